@@ -1,0 +1,29 @@
+// Three projects so each kind of test can run alone:
+//   unit         pure logic, beside the code (src/**/*.test.ts)
+//   integration  one package against real RabbitMQ / PostgreSQL / Redis (test/integration)
+//   e2e          the real services as child processes (test/e2e)
+const shared = {
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  moduleNameMapper: { '^@warren/([a-z-]+)$': '<rootDir>/packages/$1/src' },
+  testEnvironment: 'node',
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{packages,services}/*/test/integration/**/*.test.ts'],
+      slowTestThreshold: 15,
+    },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/{packages,services}/*/test/e2e/**/*.test.ts'],
+      slowTestThreshold: 30,
+    },
+  ],
+};

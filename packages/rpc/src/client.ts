@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
+import type { Registry } from 'prom-client';
+import { openRecoveringConnection, type ConnectionOptions } from './connection';
+import { DEADLINE_HEADER, DIRECT_REPLY_QUEUE, JSON_CONTENT_TYPE, decodeReply } from './envelope';
+import { RpcAbortedError, RpcError, RpcNoRouteError, RpcTimeoutError, RpcUnavailableError } from './errors';
+import { silentLogger, type RpcLogger } from './logger';
+import { rpcMetrics, type CallOutcome, type RpcMetrics } from './metrics';
+import type { RouteDefinition, RouteReply, RouteRequest } from './route';
+import { endSpan, startClientSpan } from './tracing';
+
+export interface RpcClientOptions extends ConnectionOptions {
+  /** Deadline of a call that names none. */
+  defaultTimeoutMs?: number;
+  logger?: RpcLogger;
+  /** Where the RPC metrics are registered; prom-client's default registry when omitted. */
+  registry?: Registry;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Extra AMQP headers, for example a request id; trace context is added by the client. */
+  headers?: Record<string, string>;
+}
+
+export interface RouteStatus {
+  exists: boolean;
+  consumers: number;
+  messages: number;
+}
+
+interface PendingCall {
+  route: string;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  span: Span;
+  startedAt: bigint;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * Calls routes over RabbitMQ and waits for their replies on direct reply-to.
+ * Every call settles exactly once (reply, timeout, no route, broker loss or
+ * abort) and leaves nothing behind in the pending map.
+ */
+export class RpcClient {
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly logger: RpcLogger;
+  private readonly metrics: RpcMetrics;
+  private readonly defaultTimeoutMs: number;
+  // Correlation ids are a per-client random prefix plus a counter: unique and cheap.
+  private readonly idPrefix = randomBytes(6).toString('base64url');
+  private nextId = 0;
+  private channel: ConfirmChannel | null = null;
+  private connection: RecoveringChannelModel | null = null;
+  private closed = false;
+
+  constructor(private readonly options: RpcClientOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = rpcMetrics(options.registry);
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
+  }
+
+  /** Connects and resolves once the reply consumer is ready; reconnects on its own afterwards. */
+  async start(): Promise<void> {
+    if (this.connection) return;
+    this.connection = await openRecoveringConnection(
+      this.options,
+      { setup: (model) => this.setUpChannel(model), onDisconnect: (error) => this.onConnectionLost(error) },
+      this.logger,
+    );
+    await this.connection.waitForConnect();
+  }
+
+  /** True while a channel to the broker is open, so calls can be made. */
+  get isConnected(): boolean {
+    return this.channel !== null;
+  }
+
+  /** Calls made but not yet settled. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Calls `route` and resolves with its typed reply, or rejects with an RpcError. */
+  call<Route extends RouteDefinition>(
+    route: Route,
+    payload: RouteRequest<Route>,
+    options: CallOptions = {},
+  ): Promise<RouteReply<Route>> {
+    return this.send(route.name, payload, options) as Promise<RouteReply<Route>>;
+  }
+
+  /** Whether a route's queue exists and how many consumers and ready messages it has. */
+  async routeStatus(routeName: string): Promise<RouteStatus> {
+    if (!this.connection || !this.channel) throw new RpcUnavailableError('not connected to the broker');
+    // A passive declare of a missing queue closes its channel, so it gets a channel of its own.
+    const probe: Channel = await this.connection.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      const queue = await probe.checkQueue(routeName);
+      return { exists: true, consumers: queue.consumerCount, messages: queue.messageCount };
+    } catch {
+      return { exists: false, consumers: 0, messages: 0 };
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+  }
+
+  /** Rejects every pending call and closes the connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failAll(new RpcUnavailableError('rpc client closed'));
+    const connection = this.connection;
+    this.connection = null;
+    this.channel = null;
+    await connection?.close().catch(() => undefined);
+  }
+
+  private send(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
+    const channel = this.channel;
+    if (!channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new RpcAbortedError(route, signal.reason));
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    if (!(timeoutMs > 0)) return Promise.reject(new RpcTimeoutError(route, 0));
+
+    let body: Buffer;
+    try {
+      body = Buffer.from(JSON.stringify(payload));
+    } catch (cause) {
+      return Promise.reject(new RpcError('invalid_argument', `payload for ${route} is not serializable`, { cause }));
+    }
+
+    const correlationId = `${this.idPrefix}.${(this.nextId++).toString(36)}`;
+    const deadline = Date.now() + timeoutMs;
+    const headers: Record<string, unknown> = { ...options.headers, [DEADLINE_HEADER]: deadline };
+    const span = startClientSpan(route, correlationId, headers);
+
+    return new Promise((resolve, reject) => {
+      const call: PendingCall = {
+        route,
+        resolve,
+        reject,
+        span,
+        startedAt: process.hrtime.bigint(),
+        signal,
+        onAbort: undefined,
+        timer: setTimeout(() => {
+          this.metrics.clientTimeouts.inc({ route });
+          this.settle(correlationId, 'timeout', new RpcTimeoutError(route, timeoutMs));
+        }, timeoutMs),
+      };
+      if (signal) {
+        call.onAbort = () => this.settle(correlationId, 'aborted', new RpcAbortedError(route, signal.reason));
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      this.pending.set(correlationId, call);
+      this.metrics.clientInFlight.inc({ route });
+
+      try {
+        channel.publish(
+          '',
+          route,
+          body,
+          {
+            correlationId,
+            messageId: correlationId,
+            replyTo: DIRECT_REPLY_QUEUE,
+            contentType: JSON_CONTENT_TYPE,
+            // The broker drops the message once nobody waits for its reply any more.
+            expiration: String(timeoutMs),
+            persistent: true,
+            mandatory: true,
+            headers,
+          },
+          (error: unknown) => {
+            if (error) {
+              this.settle(correlationId, 'unavailable', new RpcUnavailableError(`broker refused the message for ${route}`));
+            }
+          },
+        );
+      } catch (cause) {
+        this.settle(correlationId, 'unavailable', new RpcUnavailableError(`could not publish to ${route}`, { cause }));
+      }
+    });
+  }
+
+  private settle(correlationId: string, outcome: CallOutcome, error: Error | null, result?: unknown): void {
+    const call = this.pending.get(correlationId);
+    if (!call) return;
+    this.pending.delete(correlationId);
+    clearTimeout(call.timer);
+    if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
+    const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
+    this.metrics.clientDuration.observe({ route: call.route, outcome }, seconds);
+    this.metrics.clientInFlight.dec({ route: call.route });
+    endSpan(call.span, error ?? undefined);
+    if (error) call.reject(error);
+    else call.resolve(result);
+  }
+
+  private onReply(message: ConsumeMessage | null): void {
+    if (!message) return;
+    const { correlationId } = message.properties as { correlationId?: string };
+    if (!correlationId || !this.pending.has(correlationId)) return; // late reply to a settled call
+    const route = this.pending.get(correlationId)!.route;
+    try {
+      this.settle(correlationId, 'ok', null, decodeReply(route, message.content));
+    } catch (error) {
+      this.settle(correlationId, 'error', error as Error);
+    }
+  }
+
+  private onReturn(message: Message): void {
+    const { correlationId } = message.properties as { correlationId?: string };
+    const call = correlationId ? this.pending.get(correlationId) : undefined;
+    if (call) this.settle(correlationId!, 'no_route', new RpcNoRouteError(call.route));
+  }
+
+  private async setUpChannel(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'rpc client channel error'));
+    channel.on('return', (message: Message) => this.onReturn(message));
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = null;
+      this.failAll(new RpcUnavailableError('broker channel closed'));
+      // The connection may still be up; closing it lets recovery build a fresh channel.
+      if (!this.closed) model.close().catch(() => undefined);
+    });
+    // Direct reply-to requires consuming, with no-ack, before publishing on the same channel.
+    await channel.consume(DIRECT_REPLY_QUEUE, (message) => this.onReply(message), { noAck: true });
+    this.channel = channel;
+  }
+
+  private onConnectionLost(error: Error): void {
+    this.channel = null;
+    this.failAll(new RpcUnavailableError('lost the broker connection', { cause: error }));
+  }
+
+  private failAll(error: RpcUnavailableError): void {
+    for (const correlationId of [...this.pending.keys()]) this.settle(correlationId, 'unavailable', error);
+  }
+}

@@ -1,0 +1,298 @@
+import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import type { Registry } from 'prom-client';
+import { openRecoveringConnection, type ConnectionOptions } from './connection';
+import { DEADLINE_HEADER, JSON_CONTENT_TYPE, encodeError, encodeResult } from './envelope';
+import { RpcError } from './errors';
+import { silentLogger, type RpcLogger } from './logger';
+import { rpcMetrics, type RpcMetrics } from './metrics';
+import type { RouteDefinition, RouteParsedRequest, RouteReplyInput } from './route';
+import { context, endSpan, startServerSpan } from './tracing';
+
+export interface RpcServerOptions extends ConnectionOptions {
+  logger?: RpcLogger;
+  registry?: Registry;
+  /** How long `close()` lets in-flight handlers finish. */
+  drainTimeoutMs?: number;
+  /** `quorum` (replicated, the default) or `classic`. */
+  queueType?: 'quorum' | 'classic';
+  /** Exchange that receives rejected messages; each route gets a `<route>.dead-letter` queue on it. */
+  deadLetterExchange?: string;
+  /** Deliveries of one message before a quorum queue dead-letters it (a poison message that kills workers). */
+  deliveryLimit?: number;
+}
+
+/** What a handler knows about the message besides its payload. */
+export interface HandlerContext {
+  route: string;
+  correlationId: string;
+  messageId: string | undefined;
+  /** Epoch ms after which nobody waits for the reply; pass what is left on to nested calls. */
+  deadline: number | undefined;
+  redelivered: boolean;
+  headers: Readonly<Record<string, unknown>>;
+}
+
+export type RouteHandler<Route extends RouteDefinition> = (
+  request: RouteParsedRequest<Route>,
+  context: HandlerContext,
+) => Promise<RouteReplyInput<Route>> | RouteReplyInput<Route>;
+
+export interface HandleOptions {
+  /** Messages handled at once; also the channel's prefetch. */
+  concurrency?: number;
+}
+
+interface Binding {
+  route: RouteDefinition;
+  handler: RouteHandler<RouteDefinition>;
+  concurrency: number;
+  channel: Channel | null;
+  consumerTag: string | null;
+}
+
+type DeadLetterReason = 'missing_reply_to' | 'undecodable' | 'invalid_payload';
+
+type DecodedRequest =
+  | { ok: true; request: unknown }
+  | { ok: false; reason: Exclude<DeadLetterReason, 'missing_reply_to'>; error: RpcError };
+
+/**
+ * Serves routes from their durable queues: validates each request against
+ * its route's schema, runs the handler, replies to `reply_to` with the same
+ * `correlation_id`, then acks. `close()` drains in-flight work first.
+ */
+export class RpcServer {
+  private readonly bindings = new Map<string, Binding>();
+  private readonly logger: RpcLogger;
+  private readonly metrics: RpcMetrics;
+  private connection: RecoveringChannelModel | null = null;
+  private inFlight = 0;
+  private draining = false;
+  private onIdle: (() => void) | null = null;
+
+  constructor(private readonly options: RpcServerOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = rpcMetrics(options.registry);
+  }
+
+  /** Registers the handler of a route; call it before `start()`. */
+  handle<Route extends RouteDefinition>(route: Route, handler: RouteHandler<Route>, options: HandleOptions = {}): this {
+    if (this.connection) throw new Error(`handle(${route.name}) must be called before start()`);
+    if (this.bindings.has(route.name)) throw new Error(`route ${route.name} already has a handler`);
+    const concurrency = options.concurrency ?? 16;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    this.bindings.set(route.name, {
+      route,
+      handler: handler as RouteHandler<RouteDefinition>,
+      concurrency,
+      channel: null,
+      consumerTag: null,
+    });
+    return this;
+  }
+
+  /** Connects, declares every route's queues and starts consuming; recovers on its own afterwards. */
+  async start(): Promise<void> {
+    if (this.connection) return;
+    this.connection = await openRecoveringConnection(
+      this.options,
+      { setup: (model) => this.setUpConsumers(model), onDisconnect: () => this.forgetChannels() },
+      this.logger,
+    );
+    await this.connection.waitForConnect();
+  }
+
+  /** True while every route has a consuming channel. */
+  get isConsuming(): boolean {
+    if (this.draining || this.bindings.size === 0) return false;
+    for (const binding of this.bindings.values()) if (!binding.consumerTag) return false;
+    return true;
+  }
+
+  /** Requests being handled right now. */
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Stops consuming, lets in-flight handlers finish within the drain timeout,
+   * then closes the connection. Unfinished messages are redelivered elsewhere.
+   */
+  async close(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    await Promise.all(
+      [...this.bindings.values()].map(async (binding) => {
+        if (binding.channel && binding.consumerTag) await binding.channel.cancel(binding.consumerTag).catch(() => undefined);
+        binding.consumerTag = null;
+      }),
+    );
+    if (this.inFlight > 0) {
+      const drainTimeoutMs = this.options.drainTimeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        new Promise<boolean>((resolve) => (this.onIdle = () => resolve(true))),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!drained) this.logger.warn({ inFlight: this.inFlight, drainTimeoutMs }, 'rpc server drain timed out');
+    }
+    const connection = this.connection;
+    this.connection = null;
+    this.forgetChannels();
+    await connection?.close().catch(() => undefined);
+  }
+
+  private async setUpConsumers(model: ChannelModel): Promise<void> {
+    const queueType = this.options.queueType ?? 'quorum';
+    const deadLetterExchange = this.options.deadLetterExchange ?? 'warren.dead-letter';
+    for (const binding of this.bindings.values()) {
+      // One channel per route: its prefetch is the route's concurrency, and a fault stays contained.
+      const channel = await model.createChannel();
+      channel.on('error', (error: Error) =>
+        this.logger.warn({ route: binding.route.name, err: error.message }, 'rpc server channel error'),
+      );
+      channel.on('close', () => {
+        if (binding.channel !== channel) return;
+        binding.channel = null;
+        binding.consumerTag = null;
+        if (!this.draining) model.close().catch(() => undefined);
+      });
+      const name = binding.route.name;
+      const queueArguments: Record<string, unknown> = {
+        'x-queue-type': queueType,
+        'x-dead-letter-exchange': deadLetterExchange,
+      };
+      if (queueType === 'quorum') queueArguments['x-delivery-limit'] = this.options.deliveryLimit ?? 5;
+      await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
+      await channel.assertQueue(`${name}.dead-letter`, { durable: true, arguments: { 'x-queue-type': queueType } });
+      await channel.bindQueue(`${name}.dead-letter`, deadLetterExchange, name);
+      await channel.assertQueue(name, { durable: true, arguments: queueArguments });
+      await channel.prefetch(binding.concurrency);
+      binding.channel = channel;
+      if (this.draining) continue;
+      const { consumerTag } = await channel.consume(name, (message) => void this.onMessage(binding, channel, message));
+      binding.consumerTag = consumerTag;
+    }
+  }
+
+  private forgetChannels(): void {
+    for (const binding of this.bindings.values()) {
+      binding.channel = null;
+      binding.consumerTag = null;
+    }
+  }
+
+  private async onMessage(binding: Binding, channel: Channel, message: ConsumeMessage | null): Promise<void> {
+    const route = binding.route.name;
+    if (!message) {
+      this.logger.warn({ route }, 'rpc consumer cancelled by the broker');
+      binding.consumerTag = null;
+      return;
+    }
+    const { correlationId, replyTo, messageId, headers = {} } = message.properties as {
+      correlationId?: string;
+      replyTo?: string;
+      messageId?: string;
+      headers?: Record<string, unknown>;
+    };
+    if (!correlationId || !replyTo) {
+      this.deadLetter(channel, message, route, 'missing_reply_to');
+      return;
+    }
+    const deadline = typeof headers[DEADLINE_HEADER] === 'number' ? (headers[DEADLINE_HEADER] as number) : undefined;
+    if (deadline !== undefined && Date.now() >= deadline) {
+      this.metrics.serverExpired.inc({ route });
+      this.safely(() => channel.ack(message));
+      return;
+    }
+
+    const startedAt = process.hrtime.bigint();
+    this.inFlight++;
+    this.metrics.serverInFlight.inc({ route });
+    const { span, spanContext } = startServerSpan(route, correlationId, headers);
+    let outcome: 'ok' | 'error' | 'invalid' = 'ok';
+    let failure: unknown;
+    let reply: Buffer;
+    const decoded = this.decode(binding, message);
+    try {
+      if (!decoded.ok) {
+        outcome = 'invalid';
+        failure = decoded.error;
+        reply = encodeError(decoded.error);
+      } else {
+        const handlerContext: HandlerContext = {
+          route,
+          correlationId,
+          messageId,
+          deadline,
+          redelivered: message.fields.redelivered,
+          headers,
+        };
+        const result = await context.with(spanContext, () => binding.handler(decoded.request, handlerContext));
+        reply = encodeResult(binding.route.reply.parse(result));
+      }
+    } catch (error) {
+      outcome = 'error';
+      failure = error;
+      if (!(error instanceof RpcError)) this.logger.error({ route, err: error }, 'rpc handler failed');
+      reply = encodeError(error);
+    }
+
+    this.safely(() => {
+      channel.publish('', replyTo, reply, { correlationId, contentType: JSON_CONTENT_TYPE });
+      // The caller hears why at once; the message itself is kept on the dead-letter queue.
+      if (decoded.ok) channel.ack(message);
+      else this.deadLetter(channel, message, route, decoded.reason);
+    });
+    endSpan(span, failure);
+    this.metrics.serverDuration.observe({ route, outcome }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+    this.metrics.serverInFlight.dec({ route });
+    if (--this.inFlight === 0 && this.onIdle) {
+      this.onIdle();
+      this.onIdle = null;
+    }
+  }
+
+  /** The parsed request, or an `invalid_argument` error saying why the body is not one. */
+  private decode(binding: Binding, message: ConsumeMessage): DecodedRequest {
+    const route = binding.route.name;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(message.content.toString('utf8'));
+    } catch {
+      return {
+        ok: false,
+        reason: 'undecodable',
+        error: new RpcError('invalid_argument', `request to ${route} is not valid JSON`),
+      };
+    }
+    const parsed = binding.route.request.safeParse(payload);
+    if (parsed.success) return { ok: true, request: parsed.data };
+    return {
+      ok: false,
+      reason: 'invalid_payload',
+      error: new RpcError('invalid_argument', `request to ${route} does not match its schema`, {
+        details: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      }),
+    };
+  }
+
+  private deadLetter(channel: Channel, message: ConsumeMessage, route: string, reason: DeadLetterReason): void {
+    this.metrics.serverDeadLettered.inc({ route, reason });
+    this.logger.warn(
+      { route, reason, correlationId: message.properties.correlationId, bytes: message.content.length },
+      'rpc message dead-lettered',
+    );
+    this.safely(() => channel.nack(message, false, false));
+  }
+
+  // A channel that closed under us throws; the broker redelivers what we could not ack.
+  private safely(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'rpc server could not reach the broker');
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import {
+  defineRoute,
+  RpcAbortedError,
+  RpcError,
+  RpcNoRouteError,
+  RpcRemoteError,
+  RpcServer,
+  RpcTimeoutError,
+  RpcUnavailableError,
+} from '../../src';
+import { AMQP_URL, deleteRouteQueues, rawChannel, uniqueName } from '../broker';
+import { metricValue, sleep, startEchoPair } from '../fixture';
+
+jest.setTimeout(30_000);
+
+describe('RpcClient.call against a real broker', () => {
+  let pair: Awaited<ReturnType<typeof startEchoPair>>;
+
+  beforeAll(async () => {
+    pair = await startEchoPair();
+  });
+  afterEach(() => {
+    expect(pair.client.pendingCount).toBe(0);
+  });
+  afterAll(async () => {
+    await pair.stop();
+  });
+
+  it('round-trips a typed request and reply', async () => {
+    const reply = await pair.client.call(pair.route, { text: 'hello' });
+    expect(reply).toEqual({ text: 'hello', pid: process.pid });
+    expect(await metricValue(pair.registry, 'rpc_client_in_flight', { route: pair.route.name })).toBe(0);
+  });
+
+  it('gives each of 1,000 concurrent calls its own reply', async () => {
+    const texts = Array.from({ length: 1000 }, (_, index) => `message-${index}`);
+    const replies = await Promise.all(texts.map((text) => pair.client.call(pair.route, { text })));
+    expect(replies.map((reply) => reply.text)).toEqual(texts);
+  });
+
+  it('rejects with RpcTimeoutError at the deadline', async () => {
+    const call = pair.client.call(pair.route, { text: 'slow', delayMs: 1000 }, { timeoutMs: 150 });
+    await expect(call).rejects.toBeInstanceOf(RpcTimeoutError);
+    await expect(call).rejects.toMatchObject({ code: 'deadline_exceeded', retriable: true });
+    expect(await metricValue(pair.registry, 'rpc_client_timeouts_total', { route: pair.route.name })).toBe(1);
+  });
+
+  it('fails with RpcNoRouteError at once when no queue is bound, without waiting for the timeout', async () => {
+    const missing = defineRoute(uniqueName('test.missing'), { request: z.object({}), reply: z.object({}) });
+    // A timeout far beyond the test's own: only an immediate basic.return can settle this call in time.
+    const call = pair.client.call(missing, {}, { timeoutMs: 60_000 });
+    await expect(call).rejects.toBeInstanceOf(RpcNoRouteError);
+  });
+
+  it('rethrows remote errors with their code, message and details, and hides unexpected ones', async () => {
+    const route = defineRoute(uniqueName('test.failing'), {
+      request: z.object({ kind: z.enum(['not_found', 'conflict', 'bug']) }),
+      reply: z.object({}),
+    });
+    const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('failing') });
+    server.handle(route, ({ kind }) => {
+      if (kind === 'bug') throw new Error('secret internals at /srv/app.js:12');
+      throw new RpcError(kind, `it was ${kind}`, { details: { id: 'abc' } });
+    });
+    await server.start();
+    try {
+      await expect(pair.client.call(route, { kind: 'not_found' })).rejects.toMatchObject({
+        constructor: RpcRemoteError,
+        code: 'not_found',
+        message: 'it was not_found',
+        details: { id: 'abc' },
+        retriable: false,
+      });
+      await expect(pair.client.call(route, { kind: 'conflict' })).rejects.toMatchObject({ code: 'conflict' });
+      const hidden = await pair.client.call(route, { kind: 'bug' }).catch((error: RpcRemoteError) => error);
+      expect(hidden).toBeInstanceOf(RpcRemoteError);
+      expect(hidden).toMatchObject({ code: 'internal', message: 'internal error' });
+      expect(JSON.stringify(hidden)).not.toContain('secret');
+    } finally {
+      await server.close();
+      const { connection, channel } = await rawChannel();
+      await deleteRouteQueues(channel, route.name);
+      await connection.close();
+    }
+  });
+
+  it('answers a request that fails its schema with invalid_argument naming the field', async () => {
+    const call = pair.client.call(pair.route, { text: 42 } as never);
+    await expect(call).rejects.toMatchObject({
+      code: 'invalid_argument',
+      details: [expect.objectContaining({ path: 'text' })],
+    });
+  });
+
+  it('rejects with RpcAbortedError when the signal aborts, before or during the call', async () => {
+    const controller = new AbortController();
+    const call = pair.client.call(pair.route, { text: 'abort me', delayMs: 500 }, { signal: controller.signal });
+    controller.abort();
+    await expect(call).rejects.toBeInstanceOf(RpcAbortedError);
+    await expect(pair.client.call(pair.route, { text: 'x' }, { signal: controller.signal })).rejects.toBeInstanceOf(
+      RpcAbortedError,
+    );
+  });
+
+  it('rejects with RpcUnavailableError when the broker refuses the message (publisher confirm nack)', async () => {
+    const full = uniqueName('test.full');
+    const { connection, channel } = await rawChannel();
+    await channel.assertQueue(full, { arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
+    try {
+      const route = defineRoute(full, { request: z.object({}), reply: z.object({}) });
+      await expect(pair.client.call(route, {}, { timeoutMs: 60_000 })).rejects.toBeInstanceOf(RpcUnavailableError);
+    } finally {
+      await channel.deleteQueue(full);
+      await connection.close();
+    }
+  });
+
+  it('passes caller headers and the deadline to the handler', async () => {
+    const route = defineRoute(uniqueName('test.headers'), { request: z.object({}), reply: z.object({ requestId: z.string(), left: z.number() }) });
+    const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('headers') });
+    server.handle(route, (_request, context) => ({
+      requestId: String(context.headers['x-request-id']),
+      left: (context.deadline ?? 0) - Date.now(),
+    }));
+    await server.start();
+    try {
+      const reply = await pair.client.call(route, {}, { timeoutMs: 4000, headers: { 'x-request-id': 'req-7' } });
+      expect(reply.requestId).toBe('req-7');
+      expect(reply.left).toBeGreaterThan(0);
+      expect(reply.left).toBeLessThanOrEqual(4000);
+    } finally {
+      await server.close();
+      const { connection, channel } = await rawChannel();
+      await deleteRouteQueues(channel, route.name);
+      await connection.close();
+    }
+  });
+
+  it('settles a slow call once and drops its late reply', async () => {
+    await expect(pair.client.call(pair.route, { text: 'late', delayMs: 300 }, { timeoutMs: 100 })).rejects.toBeInstanceOf(
+      RpcTimeoutError,
+    );
+    await sleep(400);
+    expect(pair.client.pendingCount).toBe(0);
+    await expect(pair.client.call(pair.route, { text: 'after' })).resolves.toMatchObject({ text: 'after' });
+  });
+});
