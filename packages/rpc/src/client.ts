@@ -180,7 +180,11 @@ export class RpcClient {
           },
           (error: unknown) => {
             if (error) {
-              this.settle(correlationId, 'unavailable', new RpcUnavailableError(`broker refused the message for ${route}`));
+              this.settle(
+                correlationId,
+                'unavailable',
+                new RpcUnavailableError(`broker refused the message for ${route}`),
+              );
             }
           },
         );

@@ -80,7 +80,8 @@ export class RpcServer {
     if (this.connection) throw new Error(`handle(${route.name}) must be called before start()`);
     if (this.bindings.has(route.name)) throw new Error(`route ${route.name} already has a handler`);
     const concurrency = options.concurrency ?? 16;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError('concurrency must be a positive integer');
     this.bindings.set(route.name, {
       route,
       handler: handler as RouteHandler<RouteDefinition>,
@@ -123,7 +124,8 @@ export class RpcServer {
     this.draining = true;
     await Promise.all(
       [...this.bindings.values()].map(async (binding) => {
-        if (binding.channel && binding.consumerTag) await binding.channel.cancel(binding.consumerTag).catch(() => undefined);
+        if (binding.channel && binding.consumerTag)
+          await binding.channel.cancel(binding.consumerTag).catch(() => undefined);
         binding.consumerTag = null;
       }),
     );
@@ -137,6 +139,8 @@ export class RpcServer {
       clearTimeout(timer);
       if (!drained) this.logger.warn({ inFlight: this.inFlight, drainTimeoutMs }, 'rpc server drain timed out');
     }
+    // Closing each channel first flushes its replies and acks: a connection close can overtake them.
+    await Promise.all([...this.bindings.values()].map((binding) => binding.channel?.close().catch(() => undefined)));
     const connection = this.connection;
     this.connection = null;
     this.forgetChannels();
@@ -190,7 +194,12 @@ export class RpcServer {
       binding.consumerTag = null;
       return;
     }
-    const { correlationId, replyTo, messageId, headers = {} } = message.properties as {
+    const {
+      correlationId,
+      replyTo,
+      messageId,
+      headers = {},
+    } = message.properties as {
       correlationId?: string;
       replyTo?: string;
       messageId?: string;

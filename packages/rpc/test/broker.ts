@@ -18,31 +18,38 @@ async function management(path: string, init: RequestInit = {}): Promise<Respons
   return fetch(new URL(`/api${path}`, base), { ...init, headers: { authorization, ...init.headers } });
 }
 
-/** Forcibly closes, through the management API, every broker connection with this client-given name. */
-export async function closeConnectionsNamed(connectionName: string): Promise<number> {
-  // The management API lists a new connection a moment after it opens.
-  for (let attempt = 0; attempt < 50; attempt++) {
+/**
+ * The broker's names of the connections a client opened under `connectionName`.
+ * The management API lists a connection only after its next statistics tick, so this polls.
+ */
+export async function findConnectionsNamed(connectionName: string): Promise<string[]> {
+  for (let attempt = 0; attempt < 100; attempt++) {
     const response = await management('/connections?columns=name,client_properties');
     const connections = (await response.json()) as { name: string; client_properties?: { connection_name?: string } }[];
     const matching = connections.filter((c) => c.client_properties?.connection_name === connectionName);
-    if (matching.length > 0) {
-      for (const connection of matching) {
-        await management(`/connections/${encodeURIComponent(connection.name)}`, {
-          method: 'DELETE',
-          headers: { 'x-reason': 'test closes the connection' },
-        });
-      }
-      return matching.length;
-    }
+    if (matching.length > 0) return matching.map((connection) => connection.name);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no broker connection named ${connectionName}`);
 }
 
+/** Forcibly closes broker connections through the management API, as an operator or a network fault would. */
+export async function closeConnections(brokerNames: string[]): Promise<void> {
+  for (const name of brokerNames) {
+    const response = await management(`/connections/${encodeURIComponent(name)}`, {
+      method: 'DELETE',
+      headers: { 'x-reason': 'test closes the connection' },
+    });
+    if (!response.ok && response.status !== 404) throw new Error(`closing ${name}: HTTP ${response.status}`);
+  }
+}
+
 /** A plain amqplib connection for tests that talk to the broker behind the package's back. */
 export async function rawChannel(): Promise<{ connection: ChannelModel; channel: Channel }> {
   const connection = await connect(AMQP_URL);
+  connection.on('error', () => undefined);
   const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
   return { connection, channel };
 }
 

@@ -117,7 +117,10 @@ describe('RpcClient.call against a real broker', () => {
   });
 
   it('passes caller headers and the deadline to the handler', async () => {
-    const route = defineRoute(uniqueName('test.headers'), { request: z.object({}), reply: z.object({ requestId: z.string(), left: z.number() }) });
+    const route = defineRoute(uniqueName('test.headers'), {
+      request: z.object({}),
+      reply: z.object({ requestId: z.string(), left: z.number() }),
+    });
     const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('headers') });
     server.handle(route, (_request, context) => ({
       requestId: String(context.headers['x-request-id']),
@@ -138,9 +141,9 @@ describe('RpcClient.call against a real broker', () => {
   });
 
   it('settles a slow call once and drops its late reply', async () => {
-    await expect(pair.client.call(pair.route, { text: 'late', delayMs: 300 }, { timeoutMs: 100 })).rejects.toBeInstanceOf(
-      RpcTimeoutError,
-    );
+    await expect(
+      pair.client.call(pair.route, { text: 'late', delayMs: 300 }, { timeoutMs: 100 }),
+    ).rejects.toBeInstanceOf(RpcTimeoutError);
     await sleep(400);
     expect(pair.client.pendingCount).toBe(0);
     await expect(pair.client.call(pair.route, { text: 'after' })).resolves.toMatchObject({ text: 'after' });

@@ -1,0 +1,3 @@
+export * from './common';
+export * from './orders';
+export * from './users';
