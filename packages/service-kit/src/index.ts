@@ -1,0 +1,27 @@
+export {
+  booleanVariable,
+  ConfigurationError,
+  integerVariable,
+  logLevelVariable,
+  parseEnvironment,
+  urlVariable,
+} from './config';
+export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logger';
+export { createMetricsRegistry } from './metrics';
+export {
+  checkReadiness,
+  startOpsServer,
+  type OpsServerOptions,
+  type ReadinessCheck,
+  type ReadinessReport,
+} from './ops-server';
+export {
+  asUnavailableWhenDatabaseIsDown,
+  createPool,
+  postgresAnswers,
+  runMigrations,
+  type MigrationOptions,
+  type PostgresOptions,
+} from './postgres';
+export { exitGracefullyOnSignals, exitOnStartupFailure, type ShutdownStep } from './shutdown';
+export { decodeCursor, encodeCursor, toPage } from './pagination';
