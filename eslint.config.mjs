@@ -20,8 +20,22 @@ export default tseslint.config(
   },
   {
     // Configuration modules, scripts, benchmarks and tests are where the environment is read.
-    files: ['**/config.ts', '**/test/**', '**/*.test.ts', 'packages/bench/**', 'scripts/**', '*.js', '*.mjs'],
+    files: [
+      '**/config.ts',
+      '**/test/**',
+      '**/*.test.ts',
+      'packages/bench/**',
+      'packages/launcher/**',
+      'scripts/**',
+      '*.js',
+      '*.mjs',
+    ],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // Tests read loosely typed JSON bodies.
+    files: ['**/test/**', '**/*.test.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
     files: ['**/*.js', '**/*.cjs'],

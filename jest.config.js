@@ -3,7 +3,12 @@
 //   integration  one package against real RabbitMQ / PostgreSQL / Redis (test/integration)
 //   e2e          the real services as child processes (test/e2e)
 const shared = {
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+    // node-pg-migrate ships only an ES module, which jest's CommonJS sandbox cannot load on Node 20.
+    '^.+/node_modules/node-pg-migrate/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
   moduleNameMapper: { '^@warren/([a-z-]+)$': '<rootDir>/packages/$1/src' },
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

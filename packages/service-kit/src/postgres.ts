@@ -82,7 +82,11 @@ export interface MigrationOptions {
   logger: Logger;
 }
 
-/** Applies pending migrations with node-pg-migrate; safe to run concurrently (it takes an advisory lock). */
+/**
+ * Applies pending migrations with node-pg-migrate. Safe to run from several
+ * processes at once (replicas, a migrate Job, tests): each waits for the
+ * advisory lock, then finds the schema up to date.
+ */
 export async function runMigrations(options: MigrationOptions): Promise<string[]> {
   // node-pg-migrate is an ES module; a dynamic import loads it from this CommonJS build.
   const { runner } = await import('node-pg-migrate');
@@ -93,6 +97,7 @@ export async function runMigrations(options: MigrationOptions): Promise<string[]
     migrationsTable: 'pgmigrations',
     count: Infinity,
     checkOrder: true,
+    advisoryLockMode: 'wait',
     verbose: false,
     logger: {
       debug: () => undefined,

@@ -1,0 +1,184 @@
+import { type Order, type OrderItem } from '@warren/contracts';
+import { RpcError } from '@warren/rpc';
+import { asUnavailableWhenDatabaseIsDown, decodeCursor, toPage } from '@warren/service-kit';
+import type { Pool, PoolClient } from 'pg';
+import { OrderAlreadyCancelledError, OrderNotFoundError } from '../errors';
+
+/** An order as the service creates it: id and total already decided, status `confirmed`. */
+export interface NewOrder {
+  id: string;
+  userId: string;
+  items: OrderItem[];
+  totalCents: number;
+  currency: string;
+}
+
+export interface OrdersPage {
+  items: Order[];
+  nextCursor: string | null;
+}
+
+interface OrderRow {
+  id: string;
+  user_id: string;
+  items: OrderItem[];
+  // pg returns bigint as a string: it may not fit in a JavaScript number.
+  total_cents: string;
+  currency: string;
+  status: Order['status'];
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMN_NAMES = ['id', 'user_id', 'items', 'total_cents', 'currency', 'status', 'created_at', 'updated_at'];
+const COLUMNS = COLUMN_NAMES.join(', ');
+const ORDER_COLUMNS = COLUMN_NAMES.map((column) => `o.${column}`).join(', ');
+const UNIQUE_VIOLATION = '23505';
+
+function toOrder(row: OrderRow): Order {
+  const totalCents = Number(row.total_cents);
+  if (!Number.isSafeInteger(totalCents)) throw new Error(`order ${row.id} has a total beyond the safe-integer range`);
+  return {
+    id: row.id,
+    userId: row.user_id,
+    items: row.items,
+    totalCents,
+    currency: row.currency,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Database failures as the RPC errors callers understand: `unavailable` when it is down, `conflict` on duplicates. */
+function translate(error: unknown): unknown {
+  const translated = asUnavailableWhenDatabaseIsDown(error);
+  if (translated instanceof RpcError) return translated;
+  if ((error as { code?: unknown })?.code === UNIQUE_VIOLATION) {
+    return new RpcError('conflict', 'the order conflicts with an existing one', { cause: error });
+  }
+  return error;
+}
+
+/** All SQL of the orders service. */
+export class OrdersRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Inserts a confirmed order. With an idempotency key, the key is recorded in
+   * the same transaction; when the key was already used (also by a concurrent
+   * duplicate, which waits on the key's unique index) the order created the
+   * first time is returned instead and nothing is inserted.
+   */
+  async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
+    try {
+      const created = await this.transaction(async (client) => {
+        if (idempotencyKey !== undefined) {
+          const claimed = await client.query(
+            `INSERT INTO processed_commands (key, entity_id) VALUES ($1, $2)
+             ON CONFLICT (key) DO NOTHING RETURNING key`,
+            [idempotencyKey, order.id],
+          );
+          if (claimed.rowCount === 0) return null;
+        }
+        const inserted = await client.query<OrderRow>(
+          `INSERT INTO orders (id, user_id, items, total_cents, currency, status)
+           VALUES ($1, $2, $3::jsonb, $4, $5, 'confirmed') RETURNING ${COLUMNS}`,
+          // jsonb is passed as JSON text: pg would turn a JavaScript array into a PostgreSQL array.
+          [order.id, order.userId, JSON.stringify(order.items), order.totalCents, order.currency],
+        );
+        return toOrder(inserted.rows[0]!);
+      });
+      if (created) return created;
+    } catch (error) {
+      throw translate(error);
+    }
+    const original = await this.findByIdempotencyKey(idempotencyKey!);
+    if (!original) throw new Error(`idempotency key is recorded but its order is missing`);
+    return original;
+  }
+
+  /** The order an idempotency key created, or null when the key is new. */
+  async findByIdempotencyKey(idempotencyKey: string): Promise<Order | null> {
+    const result = await this.query<OrderRow>(
+      `SELECT ${ORDER_COLUMNS}
+       FROM processed_commands p JOIN orders o ON o.id = p.entity_id
+       WHERE p.key = $1`,
+      [idempotencyKey],
+    );
+    const row = result.rows[0];
+    return row ? toOrder(row) : null;
+  }
+
+  /** The order with this id; OrderNotFoundError when there is none. */
+  async get(id: string): Promise<Order> {
+    const result = await this.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [id]);
+    const row = result.rows[0];
+    if (!row) throw new OrderNotFoundError(id);
+    return toOrder(row);
+  }
+
+  /**
+   * One page of a user's orders, newest first (ids are UUIDv7, so id order is
+   * creation order). The cursor is the last id of the previous page, and the
+   * next page holds the ids that come after it in this descending order.
+   */
+  async listByUser(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<OrdersPage> {
+    // One row more than the page says whether another page follows.
+    const result =
+      page.cursor === undefined
+        ? await this.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, [
+            userId,
+            page.limit + 1,
+          ])
+        : await this.query<OrderRow>(
+            // "After the cursor" in descending order means smaller ids.
+            `SELECT ${COLUMNS} FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
+            [userId, decodeCursor(page.cursor), page.limit + 1],
+          );
+    return toPage(result.rows.map(toOrder), page.limit);
+  }
+
+  /**
+   * Cancels a confirmed order in one conditional update. Only when no row
+   * changed does it look up why: already cancelled (conflict) or unknown (not found).
+   */
+  async cancel(id: string): Promise<Order> {
+    const updated = await this.query<OrderRow>(
+      `UPDATE orders SET status = 'cancelled', updated_at = now()
+       WHERE id = $1 AND status = 'confirmed'
+       RETURNING ${COLUMNS}`,
+      [id],
+    );
+    const row = updated.rows[0];
+    if (row) return toOrder(row);
+    const existing = await this.query<{ status: Order['status'] }>('SELECT status FROM orders WHERE id = $1', [id]);
+    if (existing.rows[0]) throw new OrderAlreadyCancelledError(id);
+    throw new OrderNotFoundError(id);
+  }
+
+  private async query<Row extends object>(text: string, values: unknown[]) {
+    try {
+      return await this.pool.query<Row>(text, values);
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  private async transaction<Result>(work: (client: PoolClient) => Promise<Result>): Promise<Result> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is destroyed rather than returned to the pool.
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

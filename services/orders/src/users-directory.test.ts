@@ -1,0 +1,81 @@
+import {
+  RpcAbortedError,
+  RpcError,
+  RpcNoRouteError,
+  RpcRemoteError,
+  RpcTimeoutError,
+  RpcUnavailableError,
+} from '@warren/rpc';
+import { UnknownUserError, UsersServiceUnavailableError } from './errors';
+import { forwardedHeaders, nestedCallTimeoutMs, translateUsersError } from './users-directory';
+
+const userId = '0190f3b8-6e1a-7c8e-9d2a-1b2c3d4e5f60';
+
+describe('nestedCallTimeoutMs', () => {
+  it('uses the cap when the caller has no deadline', () => {
+    expect(nestedCallTimeoutMs(2000, undefined, 1_000)).toBe(2000);
+  });
+
+  it('uses what is left of the caller deadline when that is shorter than the cap', () => {
+    expect(nestedCallTimeoutMs(2000, 1_500, 1_000)).toBe(500);
+    expect(nestedCallTimeoutMs(2000, 10_000, 1_000)).toBe(2000);
+  });
+
+  it('is not positive once the deadline has passed, so the call fails at once', () => {
+    expect(nestedCallTimeoutMs(2000, 1_000, 1_000)).toBe(0);
+    expect(nestedCallTimeoutMs(2000, 900, 1_000)).toBeLessThan(0);
+  });
+});
+
+describe('forwardedHeaders', () => {
+  it('forwards the request id and nothing else', () => {
+    expect(forwardedHeaders({ 'x-request-id': 'req-1', 'x-idempotency-key': 'k', traceparent: 't' })).toEqual({
+      'x-request-id': 'req-1',
+    });
+  });
+
+  it('forwards nothing when there is no usable request id', () => {
+    expect(forwardedHeaders({})).toEqual({});
+    expect(forwardedHeaders({ 'x-request-id': 42 })).toEqual({});
+    expect(forwardedHeaders({ 'x-request-id': '' })).toEqual({});
+  });
+});
+
+describe('translateUsersError', () => {
+  it('turns not_found into UnknownUserError: invalid_argument naming userId', () => {
+    const error = translateUsersError(userId, new RpcRemoteError('users.get', 'not_found', 'nope', undefined, false));
+    expect(error).toBeInstanceOf(UnknownUserError);
+    expect(error).toMatchObject({
+      code: 'invalid_argument',
+      retriable: false,
+      details: [{ path: 'userId', message: 'no such user' }],
+    });
+  });
+
+  it.each([
+    ['a timeout', new RpcTimeoutError('users.get', 2000)],
+    ['a lost broker', new RpcUnavailableError('lost the broker connection')],
+    ['no users worker', new RpcNoRouteError('users.get')],
+    [
+      'users own database down',
+      new RpcRemoteError('users.get', 'unavailable', 'database unavailable', undefined, true),
+    ],
+  ])('turns %s into a retriable unavailable', (_what, cause) => {
+    const error = translateUsersError(userId, cause);
+    expect(error).toBeInstanceOf(UsersServiceUnavailableError);
+    expect(error).toMatchObject({ code: 'unavailable', retriable: true, cause });
+  });
+
+  it('does not pass other remote errors on as if they were the caller’s', () => {
+    for (const cause of [
+      new RpcRemoteError('users.get', 'invalid_argument', 'bad id', [{ path: 'id' }], false),
+      new RpcRemoteError('users.get', 'internal', 'internal error', undefined, false),
+      new RpcAbortedError('users.get'),
+      new Error('boom'),
+    ]) {
+      const error = translateUsersError(userId, cause);
+      expect(error).not.toBeInstanceOf(RpcError);
+      expect(error.cause).toBe(cause);
+    }
+  });
+});

@@ -1,0 +1,213 @@
+import { usersCreate, usersGet, usersList, usersUpdate, type User } from '@warren/contracts';
+import {
+  defineRoute,
+  RpcClient,
+  RpcRemoteError,
+  RpcServer,
+  type HandleOptions,
+  type RouteDefinition,
+  type RouteHandler,
+  type RpcServerOptions,
+} from '@warren/rpc';
+import { createMetricsRegistry, createPool, encodeCursor } from '@warren/service-kit';
+import type { Pool } from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { createUsersRepository } from '../../src/db/users-repository';
+import { registerUsersHandlers } from '../../src/handlers/users-handlers';
+import { IDEMPOTENCY_KEY_HEADER } from '../../src/idempotency';
+import { config, deleteRouteQueues, migrate, randomHex, silentLogger, uniqueEmail } from './support';
+
+jest.setTimeout(30_000);
+
+/*
+ * Another users worker (a developer's, or an end-to-end test's) may be consuming the real users.*
+ * queues while this runs. So the handlers are served, unchanged, on private copies of the routes:
+ * same schemas, names prefixed with a random segment (`test1a2b3c4d5e.users.get`), and this
+ * test's client calls those names. The server below renames every route it is asked to handle.
+ */
+const prefix = `test${randomHex()}`;
+
+function renamed<Route extends RouteDefinition>(route: Route): Route {
+  return defineRoute(`${prefix}.${route.name}`, { request: route.request, reply: route.reply }) as Route;
+}
+
+class PrivateRoutesRpcServer extends RpcServer {
+  readonly routeNames: string[] = [];
+
+  constructor(options: RpcServerOptions) {
+    super(options);
+  }
+
+  override handle<Route extends RouteDefinition>(
+    route: Route,
+    handler: RouteHandler<Route>,
+    options?: HandleOptions,
+  ): this {
+    const privateRoute = renamed(route);
+    this.routeNames.push(privateRoute.name);
+    return super.handle(privateRoute, handler, options);
+  }
+}
+
+const routes = {
+  create: renamed(usersCreate),
+  get: renamed(usersGet),
+  list: renamed(usersList),
+  update: renamed(usersUpdate),
+};
+
+describe('users handlers over a real broker', () => {
+  let pool: Pool;
+  let server: PrivateRoutesRpcServer;
+  let client: RpcClient;
+
+  beforeAll(async () => {
+    await migrate();
+    const registry = createMetricsRegistry('users-test');
+    pool = createPool(
+      {
+        databaseUrl: config.databaseUrl,
+        poolSize: 10,
+        connectionTimeoutMs: 2000,
+        statementTimeoutMs: 5000,
+        applicationName: 'users-test',
+      },
+      registry,
+      silentLogger,
+    );
+    server = new PrivateRoutesRpcServer({
+      url: config.amqpUrl,
+      connectionName: `users-test-${prefix}-server`,
+      registry,
+      logger: silentLogger,
+    });
+    registerUsersHandlers(server, { usersRepository: createUsersRepository(pool) }, { concurrency: 8 });
+    await server.start();
+    client = new RpcClient({
+      url: config.amqpUrl,
+      connectionName: `users-test-${prefix}-client`,
+      registry,
+      logger: silentLogger,
+      defaultTimeoutMs: 5000,
+    });
+    await client.start();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await pool?.end();
+    if (server) await deleteRouteQueues(server.routeNames);
+  });
+
+  it('serves all four routes, on the private names only', () => {
+    expect(server.isConsuming).toBe(true);
+    expect([...server.routeNames].sort()).toEqual(
+      Object.values(routes)
+        .map((route) => route.name)
+        .sort(),
+    );
+  });
+
+  it('round-trips create, get, update and list', async () => {
+    const email = uniqueEmail('Round');
+    const created = await client.call(routes.create, { name: '  Round Trip  ', email });
+    // The contract trims names; the email is kept as given.
+    expect(created).toMatchObject({ name: 'Round Trip', email });
+
+    await expect(client.call(routes.get, { id: created.id })).resolves.toEqual(created);
+
+    const updated = await client.call(routes.update, { id: created.id, name: 'Renamed' });
+    expect(updated).toMatchObject({ id: created.id, name: 'Renamed', email, createdAt: created.createdAt });
+    await expect(client.call(routes.get, { id: created.id })).resolves.toEqual(updated);
+
+    const page = await client.call(routes.list, { limit: 1 });
+    expect(page.items).toHaveLength(1);
+    expect(typeof page.nextCursor).toBe('string');
+  });
+
+  it('lists users page by page through the cursor', async () => {
+    const start = encodeCursor(uuidv7());
+    const created: User[] = [];
+    for (let index = 0; index < 5; index++) {
+      created.push(await client.call(routes.create, { name: `Lister ${index}`, email: uniqueEmail(`Lister${index}`) }));
+    }
+    const ours = new Set(created.map((user) => user.id));
+    const seen: User[] = [];
+    let cursor: string | null = start;
+    for (let pages = 0; cursor !== null && seen.length < created.length; pages++) {
+      expect(pages).toBeLessThan(1000);
+      const page: { items: User[]; nextCursor: string | null } = await client.call(routes.list, { limit: 2, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.filter((user) => ours.has(user.id)));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(created);
+  });
+
+  it('answers an unknown id with not_found', async () => {
+    const id = uuidv7();
+    for (const call of [client.call(routes.get, { id }), client.call(routes.update, { id, name: 'Nobody' })]) {
+      const error = await call.catch((failure: unknown) => failure);
+      expect(error).toBeInstanceOf(RpcRemoteError);
+      expect(error).toMatchObject({ code: 'not_found', retriable: false, details: { id } });
+    }
+  });
+
+  it('answers a taken email, in any letter case, with conflict', async () => {
+    const email = uniqueEmail('Conflict');
+    const first = await client.call(routes.create, { name: 'First', email });
+    const second = await client.call(routes.create, { name: 'Second', email: uniqueEmail('Second') });
+
+    const onCreate = await client
+      .call(routes.create, { name: 'Copy', email: email.toUpperCase() })
+      .catch((failure: unknown) => failure);
+    expect(onCreate).toBeInstanceOf(RpcRemoteError);
+    expect(onCreate).toMatchObject({ code: 'conflict' });
+
+    const onUpdate = await client
+      .call(routes.update, { id: second.id, email: first.email.toLowerCase() })
+      .catch((failure: unknown) => failure);
+    expect(onUpdate).toBeInstanceOf(RpcRemoteError);
+    expect(onUpdate).toMatchObject({ code: 'conflict' });
+  });
+
+  it('answers a request that breaks its schema with invalid_argument', async () => {
+    const invalid: [RouteDefinition, unknown][] = [
+      [routes.create, { name: 'No Email' }],
+      [routes.create, { name: 'Bad', email: 'not-an-email' }],
+      [routes.create, { name: 'Extra', email: uniqueEmail(), isAdmin: true }],
+      [routes.get, { id: 'not-a-uuid' }],
+      [routes.update, { id: uuidv7() }],
+      [routes.list, { limit: 1000 }],
+    ];
+    for (const [route, payload] of invalid) {
+      const error = await client.call(route, payload).catch((failure: unknown) => failure);
+      expect(error).toBeInstanceOf(RpcRemoteError);
+      expect(error).toMatchObject({ code: 'invalid_argument' });
+    }
+    await expect(client.call(routes.list, { limit: 5, cursor: 'forged' })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
+  });
+
+  it('creates once per x-idempotency-key header', async () => {
+    const key = `handler-${randomHex(8)}`;
+    const headers = { [IDEMPOTENCY_KEY_HEADER]: key };
+    const email = uniqueEmail('Idem');
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => client.call(routes.create, { name: 'Idem', email }, { headers })),
+    );
+    expect(new Set(results.map((user) => user.id)).size).toBe(1);
+    const again = await client.call(routes.create, { name: 'Idem', email }, { headers });
+    expect(again).toEqual(results[0]);
+
+    // Without the header, the same body is a new command, and the email is taken by then.
+    await expect(client.call(routes.create, { name: 'Idem', email })).rejects.toMatchObject({ code: 'conflict' });
+
+    const tooLong = { [IDEMPOTENCY_KEY_HEADER]: 'k'.repeat(256) };
+    await expect(
+      client.call(routes.create, { name: 'Long', email: uniqueEmail() }, { headers: tooLong }),
+    ).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});
