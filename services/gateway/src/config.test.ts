@@ -1,0 +1,57 @@
+import { ConfigurationError } from '@warren/service-kit';
+import { loadConfig, parseTrustProxy } from './config';
+
+describe('loadConfig', () => {
+  it('has local defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      amqpUrl: 'amqp://warren:warren@127.0.0.1:5672',
+      redisUrl: 'redis://127.0.0.1:6379',
+      rpcTimeoutMs: 5000,
+      bodyLimit: '64kb',
+      cacheTtlSeconds: 30,
+      idempotencyTtlSeconds: 86_400,
+      rateLimitPerMinute: 6000,
+      rateLimitWindowMs: 60_000,
+      corsOrigins: [],
+      trustProxy: false,
+      logLevel: 'info',
+      logPretty: false,
+      shutdownTimeoutMs: 25_000,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      REDIS_URL: 'rediss://cache:6380',
+      BODY_LIMIT: '1MB',
+      CORS_ORIGINS: 'https://a.example, https://b.example ,',
+      TRUST_PROXY: '2',
+      RATE_LIMIT_PER_MINUTE: '10',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      redisUrl: 'rediss://cache:6380',
+      bodyLimit: '1mb',
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      trustProxy: 2,
+      rateLimitPerMinute: 10,
+    });
+  });
+
+  it('fails with one line naming the bad variable', () => {
+    expect(() => loadConfig({ REDIS_URL: 'http://x', BODY_LIMIT: 'lots' })).toThrow(ConfigurationError);
+    expect(() => loadConfig({ BODY_LIMIT: 'lots' })).toThrow(/BODY_LIMIT/);
+  });
+});
+
+describe('parseTrustProxy', () => {
+  it('understands booleans, hop counts and address lists', () => {
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('1')).toBe(1);
+    expect(parseTrustProxy('loopback, 10.0.0.0/8')).toBe('loopback, 10.0.0.0/8');
+  });
+});

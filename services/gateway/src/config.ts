@@ -1,0 +1,78 @@
+import { booleanVariable, integerVariable, logLevelVariable, parseEnvironment, urlVariable } from '@warren/service-kit';
+import { z } from 'zod';
+
+/** Express's `trust proxy` setting: a boolean, a hop count, or a comma list of addresses/subnets. */
+export type TrustProxySetting = boolean | number | string;
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  amqpUrl: string;
+  redisUrl: string;
+  rpcTimeoutMs: number;
+  bodyLimit: string;
+  cacheTtlSeconds: number;
+  idempotencyTtlSeconds: number;
+  rateLimitPerMinute: number;
+  rateLimitWindowMs: number;
+  /** Allowed CORS origins; empty means CORS is off. */
+  corsOrigins: string[];
+  trustProxy: TrustProxySetting;
+  logLevel: string;
+  logPretty: boolean;
+  shutdownTimeoutMs: number;
+}
+
+const schema = z.object({
+  PORT: integerVariable(8080, 0, 65_535),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  AMQP_URL: urlVariable('amqp://warren:warren@127.0.0.1:5672', ['amqp', 'amqps']),
+  REDIS_URL: urlVariable('redis://127.0.0.1:6379', ['redis', 'rediss']),
+  RPC_TIMEOUT_MS: integerVariable(5000, 1, 600_000),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(b|kb|mb)?$/i, 'must be a size such as 64kb, 1mb or 65536')
+    .default('64kb'),
+  CACHE_TTL_SECONDS: integerVariable(30, 1, 86_400),
+  IDEMPOTENCY_TTL_SECONDS: integerVariable(86_400, 1, 30 * 86_400),
+  RATE_LIMIT_PER_MINUTE: integerVariable(6000, 1, 100_000_000),
+  RATE_LIMIT_WINDOW_MS: integerVariable(60_000, 1000, 86_400_000),
+  CORS_ORIGINS: z.string().default(''),
+  TRUST_PROXY: z.string().min(1).default('false'),
+  LOG_LEVEL: logLevelVariable,
+  LOG_PRETTY: booleanVariable(false),
+  SHUTDOWN_TIMEOUT_MS: integerVariable(25_000, 1000, 600_000),
+});
+
+/** `true`/`false`, a hop count, or anything else Express understands (e.g. `loopback, 10.0.0.0/8`). */
+export function parseTrustProxy(value: string): TrustProxySetting {
+  const trimmed = value.trim();
+  if (trimmed === 'true') return true;
+  if (trimmed === 'false' || trimmed === '') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  return trimmed;
+}
+
+/** The gateway's configuration: the only place that reads the environment. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const parsed = parseEnvironment(schema, env);
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    amqpUrl: parsed.AMQP_URL,
+    redisUrl: parsed.REDIS_URL,
+    rpcTimeoutMs: parsed.RPC_TIMEOUT_MS,
+    bodyLimit: parsed.BODY_LIMIT.replace(/\s+/g, '').toLowerCase(),
+    cacheTtlSeconds: parsed.CACHE_TTL_SECONDS,
+    idempotencyTtlSeconds: parsed.IDEMPOTENCY_TTL_SECONDS,
+    rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS,
+    corsOrigins: parsed.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0),
+    trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
+    logLevel: parsed.LOG_LEVEL,
+    logPretty: parsed.LOG_PRETTY,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+  };
+}

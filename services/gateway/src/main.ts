@@ -1,0 +1,62 @@
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { RpcClient } from '@warren/rpc';
+import {
+  createLogger,
+  createMetricsRegistry,
+  exitGracefullyOnSignals,
+  exitOnStartupFailure,
+  type Logger,
+} from '@warren/service-kit';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { closeRedis, createRedis } from './redis';
+
+let logger: Logger | undefined;
+
+/** Stops accepting connections and resolves once every in-flight request has been answered. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Idle keep-alive connections would otherwise hold close() open until they time out.
+    server.closeIdleConnections();
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  logger = createLogger({ service: 'gateway', level: config.logLevel, pretty: config.logPretty });
+  const registry = createMetricsRegistry('gateway');
+  const connectionName = `gateway-${hostname()}-${process.pid}`;
+
+  const redis = createRedis(config.redisUrl, logger);
+  const rpc = new RpcClient({
+    url: config.amqpUrl,
+    connectionName: `${connectionName}-client`,
+    defaultTimeoutMs: config.rpcTimeoutMs,
+    logger,
+    registry,
+  });
+  await rpc.start();
+
+  const app = createApp({ config, rpc, redis, registry, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
+  });
+  logger.info({ host: config.host, port: config.port }, 'gateway listening');
+
+  const log = logger;
+  exitGracefullyOnSignals(
+    log,
+    [
+      { name: 'http server', run: () => closeServer(server) },
+      { name: 'rpc client', run: () => rpc.close() },
+      { name: 'redis', run: () => closeRedis(redis) },
+    ],
+    config.shutdownTimeoutMs,
+  );
+}
+
+main().catch((error: unknown) => exitOnStartupFailure(logger, error));

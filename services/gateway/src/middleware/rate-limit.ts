@@ -1,0 +1,44 @@
+import type { RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { TooManyRequestsError } from '../errors/http-errors';
+import { isRedisReady, type Redis } from '../redis';
+
+export interface RateLimitOptions {
+  redis: Redis;
+  /** Requests allowed per client IP in each window. */
+  limit: number;
+  windowMs: number;
+  keyPrefix: string;
+}
+
+/**
+ * Per-client-IP fixed-window rate limit shared through Redis, with the IETF
+ * draft-8 `RateLimit`/`RateLimit-Policy` headers and Retry-After on a 429.
+ * Redis down never blocks traffic: the limit is skipped while Redis is not
+ * ready, and a store error lets the request through.
+ */
+export function createRateLimiter(options: RateLimitOptions): RequestHandler {
+  const { redis } = options;
+  const store = new RedisStore({
+    prefix: options.keyPrefix,
+    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+  });
+  // The store loads its scripts at construction; while Redis is down that fails, and it reloads on use.
+  store.incrementScriptSha.catch(() => undefined);
+  store.getScriptSha.catch(() => undefined);
+
+  return rateLimit({
+    windowMs: options.windowMs,
+    limit: options.limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store,
+    passOnStoreError: true,
+    skip: () => !isRedisReady(redis),
+    handler: (_req, res, next) => {
+      const retryAfter = Number(res.getHeader('Retry-After'));
+      next(new TooManyRequestsError(Number.isFinite(retryAfter) ? retryAfter : options.windowMs / 1000));
+    },
+  });
+}

@@ -1,0 +1,118 @@
+import { buildOpenApiDocument } from './openapi-document';
+
+type Json = Record<string, any>;
+
+const document = buildOpenApiDocument() as Json;
+const schemas = document.components.schemas as Record<string, Json>;
+const METHODS = ['get', 'post', 'patch', 'put', 'delete'];
+
+function operations(): [string, string, Json][] {
+  return Object.entries(document.paths as Record<string, Json>).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, operation]) => [path, method, operation as Json] as [string, string, Json]),
+  );
+}
+
+function refs(value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) value.forEach((entry) => refs(entry, found));
+  else if (value && typeof value === 'object') {
+    for (const [key, entry] of Object.entries(value)) {
+      if (key === '$ref' && typeof entry === 'string') found.push(entry);
+      else refs(entry, found);
+    }
+  }
+  return found;
+}
+
+describe('the OpenAPI document', () => {
+  it('is OpenAPI 3.1 with the eight operations', () => {
+    expect(document.openapi).toBe('3.1.0');
+    expect(
+      operations()
+        .map(([path, method]) => `${method.toUpperCase()} ${path}`)
+        .sort(),
+    ).toEqual(
+      [
+        'POST /v1/users',
+        'GET /v1/users',
+        'GET /v1/users/{id}',
+        'PATCH /v1/users/{id}',
+        'POST /v1/orders',
+        'GET /v1/orders/{id}',
+        'GET /v1/users/{id}/orders',
+        'POST /v1/orders/{id}/cancel',
+      ].sort(),
+    );
+  });
+
+  it('has every $ref pointing at a component', () => {
+    const all = refs(document);
+    expect(all.length).toBeGreaterThan(0);
+    for (const ref of all) {
+      expect(ref).toMatch(/^#\/components\/schemas\//);
+      expect(schemas[ref.replace('#/components/schemas/', '')]).toBeDefined();
+    }
+  });
+
+  it('keeps strict objects strict and required fields required', () => {
+    for (const name of [
+      'User',
+      'Order',
+      'OrderItem',
+      'CreateUserBody',
+      'UpdateUserBody',
+      'CreateOrderBody',
+      'Problem',
+    ]) {
+      expect(schemas[name]).toMatchObject({ type: 'object', additionalProperties: false });
+    }
+    expect(schemas.CreateUserBody!.required).toEqual(['name', 'email']);
+    expect(schemas.CreateOrderBody!.required).toEqual(['userId', 'items', 'currency']);
+    expect(schemas.User!.required).toEqual(['id', 'name', 'email', 'createdAt', 'updatedAt']);
+    expect(schemas.Problem!.required).toEqual(['type', 'title', 'status', 'detail']);
+    expect(schemas.UserPage).toMatchObject({ required: ['items', 'nextCursor'], additionalProperties: false });
+  });
+
+  it('says in JSON Schema what the zod refinements check', () => {
+    expect(schemas.UpdateUserBody!.minProperties).toBe(1);
+    expect(schemas.CreateUserBody!.properties.name.pattern).toBe('\\S');
+  });
+
+  it('documents the success and every problem response of each operation', () => {
+    for (const [path, method, operation] of operations()) {
+      const statuses = Object.keys(operation.responses);
+      const success = method === 'post' && !path.endsWith('/cancel') ? '201' : '200';
+      expect(statuses).toEqual(
+        expect.arrayContaining([success, '400', '404', '409', '422', '429', '500', '503', '504']),
+      );
+      if (operation.requestBody) expect(statuses).toEqual(expect.arrayContaining(['413', '415']));
+      for (const status of statuses.filter((code) => code.startsWith('4') || code.startsWith('5'))) {
+        expect(operation.responses[status].content['application/problem+json'].schema).toEqual({
+          $ref: '#/components/schemas/Problem',
+        });
+      }
+      expect(operation.responses['503'].headers['Retry-After'].required).toBe(true);
+    }
+  });
+
+  it('describes path ids, page parameters and the Idempotency-Key from the contracts', () => {
+    const get = document.paths['/v1/users/{id}'].get;
+    expect(get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true, schema: { format: 'uuid' } });
+    const list = document.paths['/v1/users'].get;
+    expect(list.parameters).toEqual([
+      expect.objectContaining({
+        name: 'limit',
+        schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 100 }),
+      }),
+      expect.objectContaining({ name: 'cursor', schema: expect.objectContaining({ type: 'string', maxLength: 200 }) }),
+    ]);
+    const create = document.paths['/v1/orders'].post;
+    expect(create.parameters[0]).toMatchObject({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    });
+  });
+});

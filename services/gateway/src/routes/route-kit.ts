@@ -1,0 +1,49 @@
+import type { RouteDefinition, RouteReply, RouteRequest } from '@warren/rpc';
+import type { Request, RequestHandler, Router } from 'express';
+import { MethodNotAllowedError } from '../errors/http-errors';
+import { IDEMPOTENCY_KEY_HEADER } from '../middleware/idempotency';
+import { captureRoute } from '../middleware/metrics';
+import type { GatewayRoutes, GatewayRpcClient } from './gateway-routes';
+import type { RouteAvailability } from './route-availability';
+
+/** What a router needs to turn requests into RPC calls. */
+export interface RouteContext {
+  rpc: GatewayRpcClient;
+  routes: GatewayRoutes;
+  rpcTimeoutMs: number;
+  /** Body parsing for routes that take a JSON body. */
+  jsonBody: RequestHandler[];
+  /** Idempotency-Key handling for POST routes. */
+  idempotency: RequestHandler;
+  /** Consumer counts of the routes, to refuse at once a call nobody would answer. */
+  availability: RouteAvailability;
+}
+
+/** Calls a route on behalf of an HTTP request, passing its request id and Idempotency-Key along. */
+export async function callRoute<Route extends RouteDefinition>(
+  context: RouteContext,
+  req: Request,
+  route: Route,
+  payload: RouteRequest<Route>,
+): Promise<RouteReply<Route>> {
+  await context.availability.assertServed(route.name);
+  const headers: Record<string, string> = { 'x-request-id': String(req.id) };
+  const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
+  if (idempotencyKey !== undefined) headers['x-idempotency-key'] = idempotencyKey;
+  return context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers });
+}
+
+/** Answers other methods on a known path with 405 and an Allow header (OPTIONS with 204). */
+export function allowOnly(router: Router, path: string, methods: readonly string[]): void {
+  const allowed = methods.includes('GET') ? [...methods, 'HEAD'] : [...methods];
+  router.all(path, captureRoute, (req, res) => {
+    if (req.method === 'OPTIONS') {
+      res
+        .set('Allow', [...allowed, 'OPTIONS'].join(', '))
+        .status(204)
+        .end();
+      return;
+    }
+    throw new MethodNotAllowedError(req.method, allowed);
+  });
+}

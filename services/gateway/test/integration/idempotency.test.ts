@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { FakeBackend, newUserBody, sleep, SLOW_NAME, startGateway, uniqueRoutes, type TestGateway } from './harness';
+
+jest.setTimeout(30_000);
+
+describe('Idempotency-Key on POST routes (real Redis)', () => {
+  const routes = uniqueRoutes();
+  const backend = new FakeBackend(routes);
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await backend.start();
+    gateway = await startGateway({ routes, config: { rpcTimeoutMs: 500 } });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await backend.stop();
+    await backend.deleteQueues();
+  });
+
+  const http = () => request(gateway.app);
+  const createsOf = (email: string) =>
+    backend.callsTo(routes.usersCreate).filter((call) => (call.request as { email: string }).email === email);
+
+  it('replays the stored status and body for the same key and body, calling the worker once', async () => {
+    const key = randomUUID();
+    const body = newUserBody();
+    const first = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(201);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    // Same body with its keys in another order: the same request.
+    const replayed = await http()
+      .post('/v1/users')
+      .set('Idempotency-Key', key)
+      .send({ email: body.email, name: body.name })
+      .expect(201);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.body).toEqual(first.body);
+    expect(replayed.headers.location).toBe(first.headers.location);
+    expect(replayed.headers['content-type']).toMatch(/^application\/json/);
+    expect(createsOf(body.email)).toHaveLength(1);
+  });
+
+  it('replays a stored 4xx outcome too', async () => {
+    const existing = (await http().post('/v1/users').send(newUserBody()).expect(201)).body;
+    const key = randomUUID();
+    const body = { name: 'Twin', email: existing.email };
+    const first = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(409);
+    const again = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(409);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(again.body).toEqual(first.body);
+  });
+
+  it('answers 422 when the key is reused with a different body', async () => {
+    const key = randomUUID();
+    await http().post('/v1/users').set('Idempotency-Key', key).send(newUserBody()).expect(201);
+    const response = await http()
+      .post('/v1/users')
+      .set('Idempotency-Key', key)
+      .send(newUserBody())
+      .expect(422)
+      .expect('Content-Type', /problem\+json/);
+    expect(response.body.type).toBe('urn:warren:problem:idempotency-key-reused');
+  });
+
+  it('answers 409 while the first request with the key is still in flight', async () => {
+    const key = randomUUID();
+    const body = newUserBody(SLOW_NAME);
+    const first = http().post('/v1/users').set('Idempotency-Key', key).send(body);
+    const firstDone = first.then((response) => response);
+    await sleep(150);
+    const second = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(409);
+    expect(second.body.type).toBe('urn:warren:problem:idempotency-request-in-flight');
+    expect(second.headers['retry-after']).toBe('1');
+    // The slow worker outlives the 500 ms deadline: a 504, which releases the key.
+    expect((await firstDone).status).toBe(504);
+  });
+
+  it('releases the key after a 5xx so the client can retry with it', async () => {
+    const key = randomUUID();
+    const body = newUserBody(SLOW_NAME);
+    await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(504);
+    expect(await gateway.redis.get(`${gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
+    // The worker finished late; the retry reaches it and it deduplicates on x-idempotency-key.
+    await sleep(1600);
+    const retried = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(201);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect([...backend.users.values()].filter((user) => user.email === body.email)).toHaveLength(1);
+  });
+
+  it('works on the other POST routes, keyed by path as well as body', async () => {
+    const user = (await http().post('/v1/users').send(newUserBody()).expect(201)).body;
+    const orderBody = { userId: user.id, items: [{ sku: 'A-1', quantity: 1, unitPriceCents: 5 }], currency: 'EUR' };
+    const key = randomUUID();
+    const order = (await http().post('/v1/orders').set('Idempotency-Key', key).send(orderBody).expect(201)).body;
+    const replay = await http().post('/v1/orders').set('Idempotency-Key', key).send(orderBody).expect(201);
+    expect(replay.body.id).toBe(order.id);
+
+    const cancelKey = randomUUID();
+    await http().post(`/v1/orders/${order.id}/cancel`).set('Idempotency-Key', cancelKey).expect(200);
+    const cancelReplay = await http()
+      .post(`/v1/orders/${order.id}/cancel`)
+      .set('Idempotency-Key', cancelKey)
+      .expect(200);
+    expect(cancelReplay.headers['idempotent-replayed']).toBe('true');
+    // Without the key a second cancel reaches the worker, which refuses it.
+    await http().post(`/v1/orders/${order.id}/cancel`).expect(422);
+    // The same key on another order's path is a different request.
+    await http().post(`/v1/orders/${randomUUID()}/cancel`).set('Idempotency-Key', cancelKey).expect(422);
+  });
+
+  it('rejects a malformed key with 400, and invalid bodies before claiming the key', async () => {
+    const tooLong = await http()
+      .post('/v1/users')
+      .set('Idempotency-Key', 'k'.repeat(256))
+      .send(newUserBody())
+      .expect(400);
+    expect(tooLong.body.errors).toEqual([{ path: 'Idempotency-Key', message: expect.any(String) }]);
+    await http().post('/v1/users').set('Idempotency-Key', 'caf\u00e9').send(newUserBody()).expect(400);
+
+    const key = randomUUID();
+    await http().post('/v1/users').set('Idempotency-Key', key).send({ name: '' }).expect(400);
+    expect(await gateway.redis.get(`${gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
+    await http().post('/v1/users').set('Idempotency-Key', key).send(newUserBody()).expect(201);
+  });
+});

@@ -1,0 +1,48 @@
+import request from 'supertest';
+import { FakeBackend, startGateway, uniqueRoutes, type TestGateway } from './harness';
+
+jest.setTimeout(30_000);
+
+describe('rate limit per client IP (real Redis)', () => {
+  const routes = uniqueRoutes();
+  const backend = new FakeBackend(routes);
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await backend.start(['usersList']);
+    gateway = await startGateway({ routes, config: { rateLimitPerMinute: 3, rateLimitWindowMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await backend.stop();
+    await backend.deleteQueues();
+  });
+
+  const http = () => request(gateway.app);
+
+  it('answers 429 problem+json with RateLimit headers and Retry-After past the limit', async () => {
+    for (let index = 0; index < 3; index++) {
+      const response = await http().get('/v1/users').expect(200);
+      expect(response.headers['ratelimit-policy']).toMatch(/q=3; w=60/);
+      expect(response.headers.ratelimit).toMatch(new RegExp(`r=${2 - index}; t=\\d+`));
+    }
+    const limited = await http()
+      .get('/v1/users')
+      .expect(429)
+      .expect('Content-Type', /problem\+json/);
+    expect(limited.body).toMatchObject({ status: 429, type: 'urn:warren:problem:rate-limited' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.headers.ratelimit).toMatch(/r=0/);
+    expect(limited.headers['x-request-id']).toBeDefined();
+    expect(backend.callsTo(routes.usersList)).toHaveLength(3);
+  });
+
+  it('never limits /healthz, /readyz or /metrics', async () => {
+    for (let index = 0; index < 5; index++) {
+      await http().get('/healthz').expect(200);
+      await http().get('/metrics').expect(200);
+      expect([200, 503]).toContain((await http().get('/readyz')).status);
+    }
+  });
+});
