@@ -6,7 +6,10 @@ const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
     // node-pg-migrate ships only an ES module, which jest's CommonJS sandbox cannot load on Node 20.
-    '^.+/node_modules/node-pg-migrate/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+/node_modules/node-pg-migrate/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
   moduleNameMapper: { '^@warren/([a-z-]+)$': '<rootDir>/packages/$1/src' },

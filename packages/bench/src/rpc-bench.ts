@@ -21,10 +21,13 @@ async function main(): Promise<number> {
   try {
     config = parseConfig(process.argv.slice(2), process.env);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      console.log(USAGE);
+      return 0;
+    }
     if (!(error instanceof UsageError)) throw error;
-    if (error.message) console.error(`rpc-bench: ${error.message}`);
-    console.error(USAGE);
-    return error instanceof HelpRequested ? 0 : 2;
+    console.error(`rpc-bench: ${error.message}\n${USAGE}`);
+    return 2;
   }
   if (config.role === 'server') await runServerRole(config.amqpUrl, config.queues);
   else await runGenerator(config, __filename);

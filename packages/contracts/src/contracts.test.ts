@@ -22,8 +22,11 @@ describe('shared contracts', () => {
       expect(createOrderBodySchema.safeParse({ ...base, items: [item] }).success).toBe(false);
     }
     expect(
-      createOrderBodySchema.safeParse({ ...base, currency: 'eur', items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }] })
-        .success,
+      createOrderBodySchema.safeParse({
+        ...base,
+        currency: 'eur',
+        items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }],
+      }).success,
     ).toBe(false);
   });
 

@@ -5,8 +5,10 @@ import { REPOSITORY_ROOT, Suite } from './suite';
 // `npm start`: migrate, start the three services, wait until each is ready, print where to go.
 // Ctrl-C (or SIGTERM) stops them cleanly.
 
+const ARROW = process.stdout.isTTY ? '\x1b[1m==>\x1b[0m' : '==>';
+
 function step(message: string): void {
-  process.stdout.write(`\x1b[1m==>\x1b[0m ${message}\n`);
+  process.stdout.write(`${ARROW} ${message}\n`);
 }
 
 async function main(): Promise<void> {

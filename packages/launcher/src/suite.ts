@@ -110,6 +110,8 @@ export class Suite {
       cwd: resolve(REPOSITORY_ROOT, 'services', name),
       env: this.environmentFor(name),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: a terminal's Ctrl-C reaches only the launcher, which stops services in order.
+      detached: true,
     });
     this.pipeOutput(name, child);
     child.on('exit', (code, signal) => {

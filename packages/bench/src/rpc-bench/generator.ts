@@ -18,7 +18,16 @@ import {
 } from './echo';
 import { FloorClient } from './floor';
 import { withTimeout } from './ipc';
-import { cpuPercent, cpuUsageBetween, runClosedLoop, summarize, type EchoCall } from './measure';
+import {
+  SlicedWindow,
+  cpuMicrosPerCall,
+  cpuPercent,
+  cpuUsageBetween,
+  runClosedLoop,
+  summarize,
+  type EchoCall,
+  type WindowResult,
+} from './measure';
 import {
   evaluateTargets,
   formatReport,
@@ -41,15 +50,22 @@ type Cleanup = () => Promise<unknown>;
 /** Registers what to undo at the end of the run; cleanups run last registered first. */
 type Defer = (cleanup: Cleanup) => void;
 
-interface Cell {
+type Clients = Record<Implementation, EchoClient>;
+
+/** One concurrency in one round: both implementations, `order[0]` warming up and starting first. */
+interface Step {
   round: number;
   concurrency: number;
-  implementation: Implementation;
+  order: readonly Implementation[];
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
-// Beyond its window, the longest a cell may take before the run is declared stuck.
-const CELL_GRACE_MS = 15_000;
+// Beyond its planned length, the longest a phase may take before the run is declared stuck.
+const PHASE_GRACE_MS = 15_000;
+// Short enough that a burst of load from a neighbour on the machine lands on
+// both implementations, long enough that draining the workers between slices
+// (one round trip) is noise.
+const SLICE_SECONDS = 1;
 
 /** Runs the whole benchmark; throws on any real failure after cleaning up. */
 export async function runGenerator(config: GeneratorConfig, scriptPath: string): Promise<void> {
@@ -64,71 +80,114 @@ export async function runGenerator(config: GeneratorConfig, scriptPath: string):
     defer(() => server.stop());
     await assertFloorQueueMatchesRpcServer(admin, queues);
 
-    const clients = new Map<Implementation, EchoClient>();
-    for (const open of [openFloorClient, openWarrenClient]) {
-      const client = await open(config.amqpUrl, queues, defer);
-      clients.set(client.implementation, client);
-    }
-
+    const clients: Clients = {
+      floor: await openFloorClient(config.amqpUrl, queues, defer),
+      warren: await openWarrenClient(config.amqpUrl, queues, defer),
+    };
     const measurements: Measurement[] = [];
-    for (const cell of schedule(config)) {
-      const client = clients.get(cell.implementation);
-      if (!client) throw new Error(`no client for ${cell.implementation}`);
-      measurements.push(await measureCell(cell, client, server, config, interrupted.promise));
+    for (const step of schedule(config)) {
+      measurements.push(...(await measureStep(step, clients, server, config, interrupted.promise)));
     }
     printReport(config, brokerVersion(admin), measurements);
   } finally {
     interrupted.dispose();
-    for (const cleanup of cleanups.reverse())
+    for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((error: Error) => progress(`cleanup: ${error.message}`));
+    }
   }
 }
 
 /**
- * Every (round, concurrency, implementation) in the order measured. Which
- * implementation goes first alternates from one concurrency and round to the
- * next, so neither always meets a broker the other has just warmed.
+ * Every (round, concurrency) in the order measured. Which implementation goes
+ * first alternates from one concurrency and round to the next, so neither
+ * always meets a broker the other has just warmed.
  */
-function schedule(config: GeneratorConfig): Cell[] {
-  const cells: Cell[] = [];
+function schedule(config: GeneratorConfig): Step[] {
+  const steps: Step[] = [];
   for (let round = 1; round <= config.rounds; round++) {
     config.concurrencies.forEach((concurrency, index) => {
       const order: Implementation[] = (round + index) % 2 === 1 ? ['floor', 'warren'] : ['warren', 'floor'];
-      for (const implementation of order) cells.push({ round, concurrency, implementation });
+      steps.push({ round, concurrency, order });
     });
   }
-  return cells;
+  return steps;
 }
 
-async function measureCell(
-  cell: Cell,
-  client: EchoClient,
+/**
+ * Measures both implementations at one concurrency. After each warms up,
+ * their windows are cut into slices that alternate (ABBA...), so whatever
+ * else the machine or the broker is doing meanwhile falls on both alike.
+ */
+async function measureStep(
+  step: Step,
+  clients: Clients,
   server: ServerProcess,
   config: GeneratorConfig,
   interrupted: Promise<never>,
-): Promise<Measurement> {
-  progress(`round ${cell.round}/${config.rounds}: ${cell.implementation} at concurrency ${cell.concurrency}`);
-  // Guard each phase: a lost reply or a dead server must end the run, not hang it.
+): Promise<Measurement[]> {
+  progress(
+    `round ${step.round}/${config.rounds}: concurrency ${step.concurrency}, ${step.order.join(' first, then ')}`,
+  );
+  // A lost reply, a dead server or Ctrl-C must end the run, not hang it.
   const guarded = <T>(phase: Promise<T>, seconds: number) =>
     withTimeout(
       Promise.race([phase, server.failed, interrupted]),
-      seconds * 1000 + CELL_GRACE_MS,
-      `${cell.implementation} at concurrency ${cell.concurrency} did not finish in time`,
+      seconds * 1000 + PHASE_GRACE_MS,
+      `calls at concurrency ${step.concurrency} did not finish in time`,
     );
 
-  await guarded(runClosedLoop(client.echo, cell.concurrency, config.warmupSeconds), config.warmupSeconds);
+  for (const implementation of step.order) {
+    await guarded(
+      runClosedLoop(clients[implementation].echo, step.concurrency, config.warmupSeconds),
+      config.warmupSeconds,
+    );
+  }
+  const windows: Record<Implementation, SlicedWindow> = { floor: new SlicedWindow(), warren: new SlicedWindow() };
+  const { slices, sliceSeconds } = slicing(config.seconds);
+  for (let slice = 0; slice < slices; slice++) {
+    // ABBA: each implementation opens half the slices.
+    const order = slice % 2 === 0 ? step.order : [...step.order].reverse();
+    for (const implementation of order) {
+      const window = windows[implementation];
+      const echo = clients[implementation].echo;
+      const run = () => guarded(runClosedLoop(echo, step.concurrency, sliceSeconds, window.latenciesMs), sliceSeconds);
+      await measureSlice(run, window, server);
+    }
+  }
+  return step.order.map((implementation) => toMeasurement(step, implementation, windows[implementation]));
+}
+
+/** Runs one slice and adds its calls and the CPU time both processes spent on it to `window`. */
+async function measureSlice(
+  run: () => Promise<WindowResult>,
+  window: SlicedWindow,
+  server: ServerProcess,
+): Promise<void> {
   const serverBefore = await server.cpuUsage();
   const generatorBefore = process.cpuUsage();
-  const window = await guarded(runClosedLoop(client.echo, cell.concurrency, config.seconds), config.seconds);
-  const generatorUsage = process.cpuUsage(generatorBefore);
-  const serverUsage = cpuUsageBetween(serverBefore, await server.cpuUsage());
+  const result = await run();
+  const generatorCpu = process.cpuUsage(generatorBefore);
+  window.add(result, generatorCpu, cpuUsageBetween(serverBefore, await server.cpuUsage()));
+}
+
+/** Cuts a window into whole slices of about SLICE_SECONDS. */
+function slicing(seconds: number): { slices: number; sliceSeconds: number } {
+  const slices = Math.max(1, Math.round(seconds / SLICE_SECONDS));
+  return { slices, sliceSeconds: seconds / slices };
+}
+
+function toMeasurement(step: Step, implementation: Implementation, window: SlicedWindow): Measurement {
   return {
-    ...cell,
+    round: step.round,
+    concurrency: step.concurrency,
+    implementation,
     calls: window.calls,
     elapsedSeconds: window.elapsedSeconds,
     ...summarize(window),
-    generatorCpuPercent: cpuPercent(generatorUsage, window.elapsedSeconds),
-    serverCpuPercent: cpuPercent(serverUsage, window.elapsedSeconds),
+    generatorCpuPercent: cpuPercent(window.generatorCpu, window.elapsedSeconds),
+    serverCpuPercent: cpuPercent(window.serverCpu, window.elapsedSeconds),
+    generatorCpuMicrosPerCall: cpuMicrosPerCall(window.generatorCpu, window.calls),
+    serverCpuMicrosPerCall: cpuMicrosPerCall(window.serverCpu, window.calls),
   };
 }
 
@@ -198,6 +257,7 @@ function printReport(config: GeneratorConfig, brokerVersionText: string, measure
     seconds: config.seconds,
     warmupSeconds: config.warmupSeconds,
     rounds: config.rounds,
+    sliceSeconds: slicing(config.seconds).sliceSeconds,
     serverPrefetch: SERVER_PREFETCH,
   };
   const rows = rowsFrom(measurements, config.concurrencies);

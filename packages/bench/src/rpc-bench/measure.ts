@@ -21,9 +21,15 @@ const NANOSECONDS_PER_SECOND = 1e9;
  * Runs `concurrency` workers until `seconds` have passed. A worker starts no
  * call after the deadline, and the window ends when the last reply is in, so
  * every call counted is a whole round trip and the rate is calls / elapsed.
+ * Latencies are appended to `latenciesMs`, so slices can share one array.
  */
-export async function runClosedLoop(call: EchoCall, concurrency: number, seconds: number): Promise<WindowResult> {
-  const latenciesMs: number[] = [];
+export async function runClosedLoop(
+  call: EchoCall,
+  concurrency: number,
+  seconds: number,
+  latenciesMs: number[] = [],
+): Promise<WindowResult> {
+  const callsBefore = latenciesMs.length;
   const startedAt = process.hrtime.bigint();
   const deadline = startedAt + BigInt(Math.round(seconds * NANOSECONDS_PER_SECOND));
   const worker = async (): Promise<void> => {
@@ -35,7 +41,30 @@ export async function runClosedLoop(call: EchoCall, concurrency: number, seconds
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsedSeconds = Number(process.hrtime.bigint() - startedAt) / NANOSECONDS_PER_SECOND;
-  return { calls: latenciesMs.length, elapsedSeconds, latenciesMs };
+  return { calls: latenciesMs.length - callsBefore, elapsedSeconds, latenciesMs };
+}
+
+/**
+ * One implementation's measurement window, assembled from the slices it ran
+ * in: calls, time and CPU add up; latencies go into one array.
+ */
+export class SlicedWindow implements WindowResult {
+  calls = 0;
+  elapsedSeconds = 0;
+  readonly latenciesMs: number[] = [];
+  generatorCpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  serverCpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+
+  add(slice: WindowResult, generatorCpu: NodeJS.CpuUsage, serverCpu: NodeJS.CpuUsage): void {
+    this.calls += slice.calls;
+    this.elapsedSeconds += slice.elapsedSeconds;
+    this.generatorCpu = addCpuUsage(this.generatorCpu, generatorCpu);
+    this.serverCpu = addCpuUsage(this.serverCpu, serverCpu);
+  }
+}
+
+function addCpuUsage(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): NodeJS.CpuUsage {
+  return { user: a.user + b.user, system: a.system + b.system };
 }
 
 export function summarize(window: WindowResult): LatencySummary {
@@ -57,6 +86,11 @@ export function percentile(ascending: Float64Array, percent: number): number {
 /** CPU time a process spent during `elapsedSeconds`, in percent of one core. */
 export function cpuPercent(usage: NodeJS.CpuUsage, elapsedSeconds: number): number {
   return ((usage.user + usage.system) / 1e6 / elapsedSeconds) * 100;
+}
+
+/** CPU time per completed call, in microseconds: what each round trip costs a process, whatever the rate. */
+export function cpuMicrosPerCall(usage: NodeJS.CpuUsage, calls: number): number {
+  return (usage.user + usage.system) / calls;
 }
 
 /** CPU time spent between two cumulative samples, such as the ones the echo-server process reports. */

@@ -10,6 +10,12 @@ export interface CellFigures {
   /** CPU time over the window in percent of one core, so 100 means a saturated event loop. */
   generatorCpuPercent: number;
   serverCpuPercent: number;
+  /**
+   * CPU time per call. It moves far less than calls/s when the broker or a
+   * neighbour on the machine slows down, so it best isolates what the library costs.
+   */
+  generatorCpuMicrosPerCall: number;
+  serverCpuMicrosPerCall: number;
 }
 
 export interface Measurement extends CellFigures {
@@ -42,6 +48,7 @@ export interface RunContext {
   seconds: number;
   warmupSeconds: number;
   rounds: number;
+  sliceSeconds: number;
   serverPrefetch: number;
 }
 
@@ -74,6 +81,8 @@ function medianFigures(measurements: readonly Measurement[]): CellFigures {
     p99Ms: of((m) => m.p99Ms),
     generatorCpuPercent: of((m) => m.generatorCpuPercent),
     serverCpuPercent: of((m) => m.serverCpuPercent),
+    generatorCpuMicrosPerCall: of((m) => m.generatorCpuMicrosPerCall),
+    serverCpuMicrosPerCall: of((m) => m.serverCpuMicrosPerCall),
   };
 }
 
@@ -108,13 +117,15 @@ export function formatReport(
 ): string {
   const roundsNote = context.rounds === 1 ? '1 round' : `median of ${context.rounds} rounds`;
   const lines = [
-    `RPC echo round trips: ${context.seconds} s window after ${context.warmupSeconds} s warm-up, ${roundsNote}`,
+    `RPC echo round trips: ${context.seconds} s window per implementation after ${context.warmupSeconds} s warm-up, ` +
+      `floor and warren alternating in ${context.sliceSeconds} s slices; ${roundsNote}`,
     `RabbitMQ ${context.brokerVersion} at ${context.brokerAddress}, quorum queues, server prefetch ${context.serverPrefetch}; ` +
       `Node ${process.version}; ${context.cpus} CPUs shared by broker, generator and server`,
     '',
     ...formatTable(rows),
     '',
-    'CPU % is CPU time over the window in percent of one core (floor/warren).',
+    'Pairs are floor / warren. CPU % is CPU time over the window in percent of one core; CPU µs/call adds',
+    'the generator and server processes (not the broker) and moves far less than calls/s on a busy machine.',
     ...busyGeneratorWarnings(rows),
     '',
     'Targets',
@@ -133,6 +144,7 @@ function formatTable(rows: readonly ConcurrencyRow[]): string[] {
     'warren p50/p99 ms',
     'generator CPU %',
     'server CPU %',
+    'gen+server CPU µs/call',
   ];
   const body = rows.map((row) => [
     String(row.concurrency),
@@ -143,6 +155,7 @@ function formatTable(rows: readonly ConcurrencyRow[]): string[] {
     `${row.warren.p50Ms.toFixed(3)} / ${row.warren.p99Ms.toFixed(3)}`,
     `${row.floor.generatorCpuPercent.toFixed(0)} / ${row.warren.generatorCpuPercent.toFixed(0)}`,
     `${row.floor.serverCpuPercent.toFixed(0)} / ${row.warren.serverCpuPercent.toFixed(0)}`,
+    `${cpuPerCall(row.floor).toFixed(0)} / ${cpuPerCall(row.warren).toFixed(0)}`,
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
@@ -150,6 +163,10 @@ function formatTable(rows: readonly ConcurrencyRow[]): string[] {
   const render = (cells: readonly string[]) =>
     cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
   return [render(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...body.map(render)];
+}
+
+function cpuPerCall(figures: CellFigures): number {
+  return figures.generatorCpuMicrosPerCall + figures.serverCpuMicrosPerCall;
 }
 
 function busyGeneratorWarnings(rows: readonly ConcurrencyRow[]): string[] {
