@@ -1,3 +1,4 @@
 export * from './common';
 export * from './orders';
 export * from './users';
+export * from './headers';

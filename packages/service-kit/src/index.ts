@@ -25,3 +25,4 @@ export {
 } from './postgres';
 export { exitGracefullyOnSignals, exitOnStartupFailure, type ShutdownStep } from './shutdown';
 export { decodeCursor, encodeCursor, toPage } from './pagination';
+export { idempotencyKeyFrom, InvalidIdempotencyKeyError } from './idempotency';

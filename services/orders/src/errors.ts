@@ -38,12 +38,3 @@ export class OrderTotalTooLargeError extends RpcError {
     });
   }
 }
-
-/** The x-idempotency-key header is not a usable key. */
-export class InvalidIdempotencyKeyError extends RpcError {
-  constructor(reason: string) {
-    super('invalid_argument', `invalid idempotency key: ${reason}`, {
-      details: [{ path: 'x-idempotency-key', message: reason }],
-    });
-  }
-}

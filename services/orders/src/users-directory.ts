@@ -1,4 +1,4 @@
-import { usersGet } from '@warren/contracts';
+import { RPC_HEADERS, usersGet } from '@warren/contracts';
 import { RpcError, RpcRemoteError, type HandlerContext, type RpcClient } from '@warren/rpc';
 import { UnknownUserError, UsersServiceUnavailableError } from './errors';
 
@@ -15,7 +15,7 @@ export interface UsersDirectoryOptions {
   route?: UsersGetRoute;
 }
 
-const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID_HEADER = RPC_HEADERS.requestId;
 const USERS_DOWN_CODES: ReadonlySet<string> = new Set(['unavailable', 'deadline_exceeded', 'no_route']);
 
 /** The timeout of a nested call: the cap, or what is left of the caller's deadline when that is less. */

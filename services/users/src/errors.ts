@@ -13,12 +13,3 @@ export class EmailTakenError extends RpcError {
     super('conflict', 'a user with this email already exists', { details: { field: 'email' }, cause: options.cause });
   }
 }
-
-/** The `x-idempotency-key` header is present but is not a usable key. */
-export class InvalidIdempotencyKeyError extends RpcError {
-  constructor(reason: string) {
-    super('invalid_argument', `x-idempotency-key ${reason}`, {
-      details: [{ path: 'x-idempotency-key', message: reason }],
-    });
-  }
-}

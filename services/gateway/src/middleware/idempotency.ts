@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '@warren/contracts';
 import type { Logger } from '@warren/service-kit';
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
@@ -20,7 +21,7 @@ export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 export const idempotencyKeySchema = z
   .string()
   .min(1)
-  .max(255)
+  .max(MAX_IDEMPOTENCY_KEY_LENGTH)
   .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII characters');
 
 export function isValidIdempotencyKey(key: string): boolean {

@@ -1,3 +1,4 @@
+import { RPC_HEADERS } from '@warren/contracts';
 import type { RouteDefinition, RouteReply, RouteRequest } from '@warren/rpc';
 import type { Request, RequestHandler, Router } from 'express';
 import { MethodNotAllowedError } from '../errors/http-errors';
@@ -27,9 +28,9 @@ export async function callRoute<Route extends RouteDefinition>(
   payload: RouteRequest<Route>,
 ): Promise<RouteReply<Route>> {
   await context.availability.assertServed(route.name);
-  const headers: Record<string, string> = { 'x-request-id': String(req.id) };
+  const headers: Record<string, string> = { [RPC_HEADERS.requestId]: String(req.id) };
   const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
-  if (idempotencyKey !== undefined) headers['x-idempotency-key'] = idempotencyKey;
+  if (idempotencyKey !== undefined) headers[RPC_HEADERS.idempotencyKey] = idempotencyKey;
   return context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers });
 }
 

@@ -1,11 +1,10 @@
 import { ordersCancel, ordersCreate, ordersGet, ordersListByUser } from '@warren/contracts';
 import type { RpcServer } from '@warren/rpc';
-import type { Logger } from '@warren/service-kit';
+import { idempotencyKeyFrom, type Logger } from '@warren/service-kit';
 import { v7 as uuidv7 } from 'uuid';
 import type { OrdersRepository } from '../db/orders-repository';
 import { orderTotalCents } from '../totals';
 import type { UsersDirectory } from '../users-directory';
-import { idempotencyKeyOf } from './idempotency-key';
 
 /** The routes served; tests pass stand-ins with the same schemas under unique names. */
 export interface OrdersRoutes {
@@ -44,7 +43,7 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
     routes.create,
     async (request, context) => {
       const totalCents = orderTotalCents(request.items);
-      const idempotencyKey = idempotencyKeyOf(context.headers);
+      const idempotencyKey = idempotencyKeyFrom(context.headers);
       // A retry of a create that already succeeded gets the same order back, without asking users again.
       if (idempotencyKey !== undefined) {
         const original = await repository.findByIdempotencyKey(idempotencyKey);

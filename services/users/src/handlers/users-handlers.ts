@@ -1,7 +1,7 @@
 import { usersCreate, usersGet, usersList, usersUpdate } from '@warren/contracts';
 import type { HandleOptions, RpcServer } from '@warren/rpc';
 import type { UsersRepository } from '../db/users-repository';
-import { idempotencyKeyFrom } from '../idempotency';
+import { idempotencyKeyFrom } from '@warren/service-kit';
 
 export interface UsersHandlersDependencies {
   usersRepository: UsersRepository;

@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { createUsersRepository } from '../../src/db/users-repository';
 import { registerUsersHandlers } from '../../src/handlers/users-handlers';
-import { IDEMPOTENCY_KEY_HEADER } from '../../src/idempotency';
+import { RPC_HEADERS } from '@warren/contracts';
 import { config, deleteRouteQueues, migrate, randomHex, silentLogger, uniqueEmail } from './support';
 
 jest.setTimeout(30_000);
@@ -193,7 +193,7 @@ describe('users handlers over a real broker', () => {
 
   it('creates once per x-idempotency-key header', async () => {
     const key = `handler-${randomHex(8)}`;
-    const headers = { [IDEMPOTENCY_KEY_HEADER]: key };
+    const headers = { [RPC_HEADERS.idempotencyKey]: key };
     const email = uniqueEmail('Idem');
     const results = await Promise.all(
       Array.from({ length: 4 }, () => client.call(routes.create, { name: 'Idem', email }, { headers })),
@@ -205,7 +205,7 @@ describe('users handlers over a real broker', () => {
     // Without the header, the same body is a new command, and the email is taken by then.
     await expect(client.call(routes.create, { name: 'Idem', email })).rejects.toMatchObject({ code: 'conflict' });
 
-    const tooLong = { [IDEMPOTENCY_KEY_HEADER]: 'k'.repeat(256) };
+    const tooLong = { [RPC_HEADERS.idempotencyKey]: 'k'.repeat(256) };
     await expect(
       client.call(routes.create, { name: 'Long', email: uniqueEmail() }, { headers: tooLong }),
     ).rejects.toMatchObject({ code: 'invalid_argument' });

@@ -1,5 +1,5 @@
-import { InvalidIdempotencyKeyError } from './errors';
-import { idempotencyKeyFrom, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '@warren/contracts';
+import { idempotencyKeyFrom, InvalidIdempotencyKeyError } from './idempotency';
 
 describe('idempotencyKeyFrom', () => {
   it('is undefined when the caller sent no key', () => {
