@@ -37,7 +37,7 @@ interface PendingCall {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
   span: Span;
-  startedAt: bigint;
+  startedAt: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -63,7 +63,14 @@ export class RpcClient {
     this.logger = options.logger ?? silentLogger;
     this.metrics = rpcMetrics(options.registry);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
+    this.metrics.clientInFlightSources.add(this.inFlightByRoute);
   }
+
+  private readonly inFlightByRoute = () => {
+    const counts = new Map<string, number>();
+    for (const call of this.pending.values()) counts.set(call.route, (counts.get(call.route) ?? 0) + 1);
+    return counts;
+  };
 
   /** Connects and resolves once the reply consumer is ready; reconnects on its own afterwards. */
   async start(): Promise<void> {
@@ -114,6 +121,7 @@ export class RpcClient {
   /** Rejects every pending call and closes the connection. */
   async close(): Promise<void> {
     this.closed = true;
+    this.metrics.clientInFlightSources.delete(this.inFlightByRoute);
     this.failAll(new RpcUnavailableError('rpc client closed'));
     const connection = this.connection;
     this.connection = null;
@@ -147,7 +155,7 @@ export class RpcClient {
         resolve,
         reject,
         span,
-        startedAt: process.hrtime.bigint(),
+        startedAt: performance.now(),
         signal,
         onAbort: undefined,
         timer: setTimeout(() => {
@@ -160,7 +168,6 @@ export class RpcClient {
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       this.pending.set(correlationId, call);
-      this.metrics.clientInFlight.inc({ route });
 
       try {
         channel.publish(
@@ -169,7 +176,6 @@ export class RpcClient {
           body,
           {
             correlationId,
-            messageId: correlationId,
             replyTo: DIRECT_REPLY_QUEUE,
             contentType: JSON_CONTENT_TYPE,
             // The broker drops the message once nobody waits for its reply any more.
@@ -200,9 +206,8 @@ export class RpcClient {
     this.pending.delete(correlationId);
     clearTimeout(call.timer);
     if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
-    const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
-    this.metrics.clientDuration.observe({ route: call.route, outcome }, seconds);
-    this.metrics.clientInFlight.dec({ route: call.route });
+    const seconds = (performance.now() - call.startedAt) / 1000;
+    this.metrics.clientDuration.observe(call.route, outcome, seconds);
     endSpan(call.span, error ?? undefined);
     if (error) call.reject(error);
     else call.resolve(result);

@@ -12,7 +12,7 @@ export {
   type RpcErrorOptions,
 } from './errors';
 export { silentLogger, type RpcLogger } from './logger';
-export { rpcMetrics, type CallOutcome, type RpcMetrics } from './metrics';
+export { DurationRecorder, rpcMetrics, type CallOutcome, type InFlightSource, type RpcMetrics } from './metrics';
 export {
   defineRoute,
   type RouteDefinition,

@@ -7,13 +7,57 @@ export type CallOutcome = 'ok' | 'error' | 'timeout' | 'no_route' | 'unavailable
 const DURATION_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface RpcMetrics {
-  clientDuration: Histogram<'route' | 'outcome'>;
-  clientInFlight: Gauge<'route'>;
+  clientDuration: DurationRecorder;
+  /** Clients add themselves here so the in-flight gauge can count their pending calls. */
+  clientInFlightSources: Set<InFlightSource>;
   clientTimeouts: Counter<'route'>;
-  serverDuration: Histogram<'route' | 'outcome'>;
-  serverInFlight: Gauge<'route'>;
+  serverDuration: DurationRecorder;
+  serverInFlightSources: Set<InFlightSource>;
   serverExpired: Counter<'route'>;
   serverDeadLettered: Counter<'route' | 'reason'>;
+}
+
+/** Reports, when Prometheus scrapes, how many calls of each route are in flight. */
+export type InFlightSource = () => Iterable<readonly [route: string, count: number]>;
+
+type DurationChild = ReturnType<Histogram<'route' | 'outcome'>['labels']>;
+
+/**
+ * Histogram children cached by route and outcome: prom-client hashes a label
+ * object on every observe, a measurable share of a loopback call.
+ */
+export class DurationRecorder {
+  private readonly children = new Map<string, DurationChild>();
+
+  constructor(private readonly histogram: Histogram<'route' | 'outcome'>) {}
+
+  observe(route: string, outcome: string, seconds: number): void {
+    const key = `${route} ${outcome}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.histogram.labels({ route, outcome });
+      this.children.set(key, child);
+    }
+    child.observe(seconds);
+  }
+}
+
+// In-flight gauges are filled at scrape time from their sources rather than moved on every call.
+function inFlightGauge(name: string, help: string, registry: Registry, sources: Set<InFlightSource>): Gauge<'route'> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['route'],
+    registers: [registry],
+    collect() {
+      const counts = new Map<string, number>();
+      for (const source of sources) {
+        for (const [route, count] of source()) counts.set(route, (counts.get(route) ?? 0) + count);
+      }
+      this.reset();
+      for (const [route, count] of counts) this.set({ route }, count);
+    },
+  });
 }
 
 const metricsByRegistry = new WeakMap<Registry, RpcMetrics>();
@@ -23,39 +67,37 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
   const existing = metricsByRegistry.get(registry);
   if (existing) return existing;
   const registers = [registry];
+  const clientInFlightSources = new Set<InFlightSource>();
+  const serverInFlightSources = new Set<InFlightSource>();
+  inFlightGauge('rpc_client_in_flight', 'RPC calls waiting for their reply.', registry, clientInFlightSources);
+  inFlightGauge('rpc_server_in_flight', 'RPC requests being handled.', registry, serverInFlightSources);
   const metrics: RpcMetrics = {
-    clientDuration: new Histogram({
-      name: 'rpc_client_duration_seconds',
-      help: 'RPC calls made by this process, from publish to reply, by route and outcome.',
-      labelNames: ['route', 'outcome'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    }),
-    clientInFlight: new Gauge({
-      name: 'rpc_client_in_flight',
-      help: 'RPC calls waiting for their reply.',
-      labelNames: ['route'],
-      registers,
-    }),
+    clientDuration: new DurationRecorder(
+      new Histogram({
+        name: 'rpc_client_duration_seconds',
+        help: 'RPC calls made by this process, from publish to reply, by route and outcome.',
+        labelNames: ['route', 'outcome'],
+        buckets: DURATION_BUCKETS,
+        registers,
+      }),
+    ),
+    clientInFlightSources,
     clientTimeouts: new Counter({
       name: 'rpc_client_timeouts_total',
       help: 'RPC calls that reached their deadline without a reply.',
       labelNames: ['route'],
       registers,
     }),
-    serverDuration: new Histogram({
-      name: 'rpc_server_duration_seconds',
-      help: 'RPC requests handled by this process, from delivery to reply, by route and outcome.',
-      labelNames: ['route', 'outcome'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    }),
-    serverInFlight: new Gauge({
-      name: 'rpc_server_in_flight',
-      help: 'RPC requests being handled.',
-      labelNames: ['route'],
-      registers,
-    }),
+    serverDuration: new DurationRecorder(
+      new Histogram({
+        name: 'rpc_server_duration_seconds',
+        help: 'RPC requests handled by this process, from delivery to reply, by route and outcome.',
+        labelNames: ['route', 'outcome'],
+        buckets: DURATION_BUCKETS,
+        registers,
+      }),
+    ),
+    serverInFlightSources,
     serverExpired: new Counter({
       name: 'rpc_server_expired_total',
       help: 'RPC requests dropped unprocessed because their deadline had passed.',

@@ -48,6 +48,7 @@ interface Binding {
   concurrency: number;
   channel: Channel | null;
   consumerTag: string | null;
+  inFlight: number;
 }
 
 type DeadLetterReason = 'missing_reply_to' | 'undecodable' | 'invalid_payload';
@@ -73,7 +74,11 @@ export class RpcServer {
   constructor(private readonly options: RpcServerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.metrics = rpcMetrics(options.registry);
+    this.metrics.serverInFlightSources.add(this.inFlightByRoute);
   }
+
+  private readonly inFlightByRoute = () =>
+    [...this.bindings.values()].map((binding) => [binding.route.name, binding.inFlight] as const);
 
   /** Registers the handler of a route; call it before `start()`. */
   handle<Route extends RouteDefinition>(route: Route, handler: RouteHandler<Route>, options: HandleOptions = {}): this {
@@ -88,6 +93,7 @@ export class RpcServer {
       concurrency,
       channel: null,
       consumerTag: null,
+      inFlight: 0,
     });
     return this;
   }
@@ -144,6 +150,7 @@ export class RpcServer {
     const connection = this.connection;
     this.connection = null;
     this.forgetChannels();
+    this.metrics.serverInFlightSources.delete(this.inFlightByRoute);
     await connection?.close().catch(() => undefined);
   }
 
@@ -216,9 +223,9 @@ export class RpcServer {
       return;
     }
 
-    const startedAt = process.hrtime.bigint();
+    const startedAt = performance.now();
     this.inFlight++;
-    this.metrics.serverInFlight.inc({ route });
+    binding.inFlight++;
     const { span, spanContext } = startServerSpan(route, correlationId, headers);
     let outcome: 'ok' | 'error' | 'invalid' = 'ok';
     let failure: unknown;
@@ -255,8 +262,8 @@ export class RpcServer {
       else this.deadLetter(channel, message, route, decoded.reason);
     });
     endSpan(span, failure);
-    this.metrics.serverDuration.observe({ route, outcome }, Number(process.hrtime.bigint() - startedAt) / 1e9);
-    this.metrics.serverInFlight.dec({ route });
+    this.metrics.serverDuration.observe(route, outcome, (performance.now() - startedAt) / 1000);
+    binding.inFlight--;
     if (--this.inFlight === 0 && this.onIdle) {
       this.onIdle();
       this.onIdle = null;

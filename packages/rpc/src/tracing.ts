@@ -39,11 +39,9 @@ function messagingAttributes(route: string, operation: 'send' | 'process', corre
 /** Starts the caller's CLIENT span and writes its context into the outgoing headers. */
 export function startClientSpan(route: string, correlationId: string, headers: Headers): Span {
   const parent = context.active();
-  const span = tracer.startSpan(
-    route,
-    { kind: SpanKind.CLIENT, attributes: messagingAttributes(route, 'send', correlationId) },
-    parent,
-  );
+  const span = tracer.startSpan(route, { kind: SpanKind.CLIENT }, parent);
+  // Attributes are built only for a span that records: with tracing off this path allocates nothing.
+  if (span.isRecording()) span.setAttributes(messagingAttributes(route, 'send', correlationId));
   propagation.inject(trace.setSpan(parent, span), headers);
   return span;
 }
@@ -55,11 +53,8 @@ export function startServerSpan(
   headers: Headers | undefined,
 ): { span: Span; spanContext: Context } {
   const parent = headers ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT;
-  const span = tracer.startSpan(
-    route,
-    { kind: SpanKind.SERVER, attributes: messagingAttributes(route, 'process', correlationId) },
-    parent,
-  );
+  const span = tracer.startSpan(route, { kind: SpanKind.SERVER }, parent);
+  if (span.isRecording()) span.setAttributes(messagingAttributes(route, 'process', correlationId));
   return { span, spanContext: trace.setSpan(parent, span) };
 }
 
