@@ -2,6 +2,7 @@
 //   unit         pure logic, beside the code (src/**/*.test.ts)
 //   integration  one package against real RabbitMQ / PostgreSQL / Redis (test/integration)
 //   e2e          the real services as child processes (test/e2e)
+//   deploy       the Helm chart and k8s/ manifests, rendered (test/deploy; needs helm: scripts/tools.sh helm)
 const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
@@ -33,5 +34,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/{packages,services}/*/test/e2e/**/*.test.ts'],
       slowTestThreshold: 30,
     },
+    // The Helm chart and k8s/ manifests rendered with helm template (scripts/check-chart.sh also runs it).
+    { ...shared, displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], slowTestThreshold: 30 },
   ],
 };

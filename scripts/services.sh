@@ -118,7 +118,17 @@ SQL
 pg_down() { pg_ctlcluster "$(pg_version)" main stop >/dev/null 2>&1 || true; }
 
 # ---------- Redis ----------
-redis_answers() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+redis_answers() {
+  if command -v redis-cli >/dev/null; then
+    [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]
+  else # no redis-cli (Redis in a CI service container): the same PING over bash's /dev/tcp
+    local reply=''
+    { exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT"; } 2>/dev/null || return 1
+    printf 'PING\r\n' >&3 && read -r -t 2 reply <&3
+    exec 3>&-
+    [[ $reply == +PONG* ]]
+  fi
+}
 redis_up() {
   redis_answers && { log "redis already answers on 127.0.0.1:$REDIS_PORT"; return 0; }
   need_root
@@ -131,6 +141,14 @@ redis_up() {
 }
 redis_down() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; }
 
+target_answers() {
+  case $1 in
+    all) rabbit_answers && pg_answers && redis_answers ;;
+    rabbitmq) rabbit_answers ;; postgres) pg_answers ;; redis) redis_answers ;;
+    *) return 1 ;;
+  esac
+}
+
 status_line() {
   local name=$1 probe=$2
   if $probe >/dev/null 2>&1; then printf '%-10s up\n' "$name"; else printf '%-10s down\n' "$name"; return 1; fi
@@ -140,6 +158,12 @@ main() {
   local command=${1:-up} target=${2:-all}
   case $command in
     up)
+      # Servers that already answer (another machine's, or CI's service containers) are left alone: nothing to
+      # install, no root needed.
+      if target_answers "$target" 2>/dev/null; then
+        log "${target/#all/rabbitmq, postgresql and redis} already up on 127.0.0.1"
+        return 0
+      fi
       apt_install
       case $target in
         all) rabbit_up; pg_up; redis_up ;;

@@ -8,4 +8,4 @@ echo "==> bringing up RabbitMQ, PostgreSQL and Redis"
 scripts/services.sh up
 echo "==> building"
 npx tsc -b
-exec node packages/launcher/dist/start.js
+exec node packages/launcher/dist/start.js "$@"

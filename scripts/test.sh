@@ -5,5 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 scripts/services.sh up
+# Prometheus and promtool (Debian's package) for the metrics and rules tests.
+scripts/tools.sh prometheus promtool
+# Jaeger v2, the OTLP receiver of the tracing test: built from source once (several minutes the first time on
+# two cores), then skipped while .tools/bin/jaeger is at the pinned version.
+scripts/tools.sh jaeger
+# helm renders the chart for the deploy project's tests.
+scripts/tools.sh helm
 npx tsc -b
 exec npx jest "$@"

@@ -1,9 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { startJaeger, type RunningJaeger } from './jaeger';
+import { startPrometheus, type RunningPrometheus } from './prometheus';
 import { REPOSITORY_ROOT, Suite } from './suite';
 
-// `npm start`: migrate, start the three services, wait until each is ready, print where to go.
-// Ctrl-C (or SIGTERM) stops them cleanly.
+// `npm start [-- --observability]`: migrate, start the three services, wait until each is ready, print where
+// to go. With --observability, also Jaeger (OTLP on 4318, query API on 16686) and Prometheus (9090) with the
+// alert rules. Ctrl-C (or SIGTERM) stops everything cleanly.
+
+const JAEGER_OTLP_HTTP_PORT = 4318;
+const JAEGER_QUERY_PORT = 16686;
+const PROMETHEUS_PORT = 9090;
 
 const ARROW = process.stdout.isTTY ? '\x1b[1m==>\x1b[0m' : '==>';
 
@@ -11,7 +18,32 @@ function step(message: string): void {
   process.stdout.write(`${ARROW} ${message}\n`);
 }
 
+interface ObservabilityStack {
+  jaeger: RunningJaeger;
+  prometheus: RunningPrometheus;
+}
+
+async function startObservability(gatewayPort: number): Promise<ObservabilityStack> {
+  step('building Jaeger and installing Prometheus if missing');
+  execFileSync(resolve(REPOSITORY_ROOT, 'scripts/tools.sh'), ['jaeger', 'prometheus'], { stdio: 'inherit' });
+  step('starting Jaeger and Prometheus');
+  const jaeger = await startJaeger({ otlpHttpPort: JAEGER_OTLP_HTTP_PORT, queryPort: JAEGER_QUERY_PORT });
+  const prometheus = await startPrometheus({ port: PROMETHEUS_PORT, targets: { gateway: gatewayPort } });
+  return { jaeger, prometheus };
+}
+
 async function main(): Promise<void> {
+  const withObservability = process.argv.includes('--observability');
+  const gatewayPort = Number(process.env.PORT ?? 8080);
+  const observability = withObservability ? await startObservability(gatewayPort) : undefined;
+  // Without a collector the services keep their instrumentation but export nothing.
+  const tracing: Record<string, string> = observability
+    ? {
+        OTEL_EXPORTER_OTLP_ENDPOINT: observability.jaeger.otlpHttpEndpoint,
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=local',
+      }
+    : { OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'none' };
+
   for (const worker of ['users', 'orders']) {
     step(`migrating the ${worker} database`);
     execFileSync(process.execPath, [resolve(REPOSITORY_ROOT, 'services', worker, 'dist', 'migrate.js')], {
@@ -21,10 +53,11 @@ async function main(): Promise<void> {
   }
 
   const suite = new Suite({
-    gatewayPort: Number(process.env.PORT ?? 8080),
+    gatewayPort,
     environment: {
       MIGRATE_ON_START: 'false',
       LOG_PRETTY: process.env.LOG_PRETTY ?? String(process.stdout.isTTY === true),
+      ...tracing,
     },
   });
   let stopping = false;
@@ -33,6 +66,8 @@ async function main(): Promise<void> {
     stopping = true;
     step(`${signal}: stopping the services`);
     await suite.stop();
+    await observability?.jaeger.stop();
+    await observability?.prometheus.stop();
     step('stopped');
     process.exit(0);
   };
@@ -45,6 +80,8 @@ async function main(): Promise<void> {
   } catch (error) {
     process.stderr.write(`start failed: ${(error as Error).message}\n`);
     await suite.stop();
+    await observability?.jaeger.stop();
+    await observability?.prometheus.stop();
     process.exit(1);
   }
 
@@ -59,6 +96,13 @@ async function main(): Promise<void> {
       `    orders worker   ${suite.opsUrl('orders')}/readyz  ${suite.opsUrl('orders')}/metrics`,
       `    RabbitMQ        http://127.0.0.1:15672  (warren / warren)`,
       `    try: curl -s -X POST ${api}/v1/users -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}'`,
+      ...(observability
+        ? [
+            `    Jaeger          ${observability.jaeger.queryUrl}/api/traces?service=gateway  (query API; this build has no UI)`,
+            `    Prometheus      ${observability.prometheus.url}  (alerts: ${observability.prometheus.url}/alerts)`,
+            '    Grafana         not bundled: import charts/warren/files/dashboards/*.json (see the README, Observability)',
+          ]
+        : ['    (npm start -- --observability adds Jaeger and Prometheus)']),
       '    Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -14,6 +14,8 @@ export interface RpcMetrics {
   serverDuration: DurationRecorder;
   serverInFlightSources: Set<InFlightSource>;
   serverExpired: Counter<'route'>;
+  /** Handled requests that ended in an error, by route and error code (`internal` for an unexpected throw). */
+  serverErrors: Counter<'route' | 'code'>;
   serverDeadLettered: Counter<'route' | 'reason'>;
 }
 
@@ -102,6 +104,12 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
       name: 'rpc_server_expired_total',
       help: 'RPC requests dropped unprocessed because their deadline had passed.',
       labelNames: ['route'],
+      registers,
+    }),
+    serverErrors: new Counter({
+      name: 'rpc_server_errors_total',
+      help: 'RPC requests answered with an error, by route and error code: tells not_found from internal or unavailable.',
+      labelNames: ['route', 'code'],
       registers,
     }),
     serverDeadLettered: new Counter({

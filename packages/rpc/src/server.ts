@@ -51,7 +51,8 @@ interface Binding {
   inFlight: number;
 }
 
-type DeadLetterReason = 'missing_reply_to' | 'undecodable' | 'invalid_payload';
+const DEAD_LETTER_REASONS = ['missing_reply_to', 'undecodable', 'invalid_payload'] as const;
+type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 type DecodedRequest =
   | { ok: true; request: unknown }
@@ -95,6 +96,9 @@ export class RpcServer {
       consumerTag: null,
       inFlight: 0,
     });
+    // Series that exist at zero from the start: a route's first expiry or dead letter then shows as an increase.
+    this.metrics.serverExpired.inc({ route: route.name }, 0);
+    for (const reason of DEAD_LETTER_REASONS) this.metrics.serverDeadLettered.inc({ route: route.name, reason }, 0);
     return this;
   }
 
@@ -263,6 +267,9 @@ export class RpcServer {
     });
     endSpan(span, failure);
     this.metrics.serverDuration.observe(route, outcome, (performance.now() - startedAt) / 1000);
+    if (outcome !== 'ok') {
+      this.metrics.serverErrors.inc({ route, code: failure instanceof RpcError ? failure.code : 'internal' });
+    }
     binding.inFlight--;
     if (--this.inFlight === 0 && this.onIdle) {
       this.onIdle();

@@ -26,3 +26,10 @@ export {
 export { exitGracefullyOnSignals, exitOnStartupFailure, type ShutdownStep } from './shutdown';
 export { decodeCursor, encodeCursor, toPage } from './pagination';
 export { idempotencyKeyFrom, InvalidIdempotencyKeyError } from './idempotency';
+export {
+  activeRequestId,
+  bindToActiveContext,
+  contextWithRequestId,
+  REQUEST_ID_BAGGAGE_KEY,
+  withRequestId,
+} from './request-context';

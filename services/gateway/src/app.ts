@@ -69,6 +69,8 @@ export function createApp(deps: AppDependencies): Express {
     pinoHttp({
       logger,
       genReqId: (req) => req.id,
+      // The per-request logger is bound to `requestId`, the name every service's log lines use.
+      customAttributeKeys: { reqId: 'requestId' },
       // 503/504 are a dependency's state, already logged as warnings; only a 500 is a bug.
       customLogLevel: (_req, res, error) =>
         error || res.statusCode === 500 ? 'error' : res.statusCode >= 500 ? 'warn' : 'info',

@@ -1,3 +1,4 @@
+import './telemetry';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { RpcClient } from '@warren/rpc';
@@ -8,6 +9,7 @@ import {
   exitOnStartupFailure,
   type Logger,
 } from '@warren/service-kit';
+import { shutdownTelemetry } from '@warren/telemetry';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { closeRedis, createRedis } from './redis';
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
       { name: 'http server', run: () => closeServer(server) },
       { name: 'rpc client', run: () => rpc.close() },
       { name: 'redis', run: () => closeRedis(redis) },
+      // Last, so that the spans of the requests drained above are exported too.
+      { name: 'telemetry', run: () => shutdownTelemetry() },
     ],
     config.shutdownTimeoutMs,
   );

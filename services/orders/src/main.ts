@@ -1,3 +1,4 @@
+import './telemetry';
 import { hostname } from 'node:os';
 import { RpcClient, RpcServer } from '@warren/rpc';
 import {
@@ -11,6 +12,7 @@ import {
   startOpsServer,
   type Logger,
 } from '@warren/service-kit';
+import { shutdownTelemetry } from '@warren/telemetry';
 import { loadConfig } from './config';
 import { OrdersRepository } from './db/orders-repository';
 import { registerOrdersHandlers } from './handlers/orders-handlers';
@@ -85,6 +87,8 @@ async function main(): Promise<void> {
       { name: 'rpc client', run: () => client.close() },
       { name: 'ops server', run: () => new Promise<void>((resolve) => ops.close(() => resolve())) },
       { name: 'postgres pool', run: () => pool.end() },
+      // Last, so that the spans of the calls drained above are exported too.
+      { name: 'telemetry', run: () => shutdownTelemetry() },
     ],
     config.shutdownTimeoutMs,
   );

@@ -1,3 +1,4 @@
+import './telemetry';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { RpcServer } from '@warren/rpc';
@@ -12,6 +13,7 @@ import {
   startOpsServer,
   type Logger,
 } from '@warren/service-kit';
+import { shutdownTelemetry } from '@warren/telemetry';
 import { loadConfig } from './config';
 
 import { createUsersRepository } from './db/users-repository';
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
       { name: 'rpc server', run: () => server.close() },
       { name: 'ops server', run: () => closeHttpServer(opsServer) },
       { name: 'postgres pool', run: () => pool.end() },
+      // Last, so that the spans of the calls drained above are exported too.
+      { name: 'telemetry', run: () => shutdownTelemetry() },
     ],
     config.shutdownTimeoutMs,
   );

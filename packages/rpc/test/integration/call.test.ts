@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { z } from 'zod';
 import {
   defineRoute,
@@ -58,7 +59,8 @@ describe('RpcClient.call against a real broker', () => {
       request: z.object({ kind: z.enum(['not_found', 'conflict', 'bug']) }),
       reply: z.object({}),
     });
-    const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('failing') });
+    const registry = new Registry();
+    const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('failing'), registry });
     server.handle(route, ({ kind }) => {
       if (kind === 'bug') throw new Error('secret internals at /srv/app.js:12');
       throw new RpcError(kind, `it was ${kind}`, { details: { id: 'abc' } });
@@ -77,6 +79,10 @@ describe('RpcClient.call against a real broker', () => {
       expect(hidden).toBeInstanceOf(RpcRemoteError);
       expect(hidden).toMatchObject({ code: 'internal', message: 'internal error' });
       expect(JSON.stringify(hidden)).not.toContain('secret');
+      // The server counts each error by its code, so dashboards tell a missing entity from a fault.
+      for (const code of ['not_found', 'conflict', 'internal']) {
+        expect(await metricValue(registry, 'rpc_server_errors_total', { route: route.name, code })).toBe(1);
+      }
     } finally {
       await server.close();
       const { connection, channel } = await rawChannel();
@@ -91,6 +97,8 @@ describe('RpcClient.call against a real broker', () => {
       code: 'invalid_argument',
       details: [expect.objectContaining({ path: 'text' })],
     });
+    const labels = { route: pair.route.name, code: 'invalid_argument' };
+    expect(await metricValue(pair.registry, 'rpc_server_errors_total', labels)).toBe(1);
   });
 
   it('rejects with RpcAbortedError when the signal aborts, before or during the call', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { withRequestId } from '@warren/service-kit';
 import type { RequestHandler } from 'express';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -19,6 +20,9 @@ export function resolveRequestId(incoming: string | string[] | undefined): strin
 /**
  * Gives every request an id (the caller's X-Request-Id or a new one), echoes it in
  * the response and keeps it on `req.id` (pino-http logs it) and `res.locals.requestId`.
+ * The rest of the request runs with the id as the context's only baggage: log lines
+ * get it as `requestId`, and RPC calls carry it to the workers (the caller's own
+ * `baggage` header is dropped).
  */
 export function requestId(): RequestHandler {
   return (req, res, next) => {
@@ -26,6 +30,6 @@ export function requestId(): RequestHandler {
     req.id = id;
     res.locals.requestId = id;
     res.setHeader(REQUEST_ID_HEADER, id);
-    next();
+    withRequestId(id, next);
   };
 }

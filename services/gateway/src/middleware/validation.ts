@@ -1,4 +1,5 @@
 import { cursorSchema, idSchema, limitSchema } from '@warren/contracts';
+import { bindToActiveContext } from '@warren/service-kit';
 import type { RequestHandler, Response } from 'express';
 import express from 'express';
 import { z } from 'zod';
@@ -60,7 +61,11 @@ export function jsonBody(limit: string): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ limit, type: JSON_TYPES, strict: true })];
+  const parseJson = express.json({ limit, type: JSON_TYPES, strict: true });
+  // The parser calls `next` from the request stream's 'end' event, which runs in the context the HTTP
+  // instrumentation bound the stream to, without the request id baggage: carry the handler's context over.
+  const parseJsonInContext: RequestHandler = (req, res, next) => parseJson(req, res, bindToActiveContext(next));
+  return [requireJson, parseJsonInContext];
 }
 
 /** Validated input kept by `validate` for the handler. */

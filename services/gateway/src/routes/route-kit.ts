@@ -1,5 +1,6 @@
 import { RPC_HEADERS } from '@warren/contracts';
 import type { RouteDefinition, RouteReply, RouteRequest } from '@warren/rpc';
+import { withRequestId } from '@warren/service-kit';
 import type { Request, RequestHandler, Router } from 'express';
 import { MethodNotAllowedError } from '../errors/http-errors';
 import { IDEMPOTENCY_KEY_HEADER } from '../middleware/idempotency';
@@ -31,7 +32,11 @@ export async function callRoute<Route extends RouteDefinition>(
   const headers: Record<string, string> = { [RPC_HEADERS.requestId]: String(req.id) };
   const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
   if (idempotencyKey !== undefined) headers[RPC_HEADERS.idempotencyKey] = idempotencyKey;
-  return context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers });
+  // The request id goes as baggage too (the RPC client injects it with the trace context), whatever
+  // middleware ran before: it is what puts `requestId` on the workers' log lines.
+  return withRequestId(String(req.id), () =>
+    context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers }),
+  );
 }
 
 /** Answers other methods on a known path with 405 and an Allow header (OPTIONS with 204). */

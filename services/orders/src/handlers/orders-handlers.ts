@@ -54,10 +54,8 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
         { id: newOrderId(), userId: request.userId, items: request.items, totalCents, currency: request.currency },
         idempotencyKey,
       );
-      logger.info(
-        { orderId: order.id, userId: order.userId, totalCents, requestId: context.headers['x-request-id'] },
-        'order created',
-      );
+      // requestId, trace_id and span_id come from the handler's context (see createLogger).
+      logger.info({ orderId: order.id, userId: order.userId, totalCents }, 'order created');
       return order;
     },
     options,
@@ -73,9 +71,9 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
 
   server.handle(
     routes.cancel,
-    async ({ id }, context) => {
+    async ({ id }) => {
       const order = await repository.cancel(id);
-      logger.info({ orderId: id, requestId: context.headers['x-request-id'] }, 'order cancelled');
+      logger.info({ orderId: id }, 'order cancelled');
       return order;
     },
     options,

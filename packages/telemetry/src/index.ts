@@ -1,0 +1,10 @@
+// Only what a service needs to start and stop telemetry: importing this loads neither the SDK nor the
+// instrumentations (startTelemetry does, when telemetry is on).
+export type { ServiceIdentity } from './resource';
+export {
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  shutdownTelemetry,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry';

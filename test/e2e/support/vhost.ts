@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+
+const MANAGEMENT_URL = 'http://127.0.0.1:15672';
+const USER = 'warren';
+const PASSWORD = 'warren';
+
+/**
+ * A RabbitMQ virtual host of this test's own (created through the management API, deleted by `delete()`).
+ * Services started with its `amqpUrl` see only each other: no worker of another suite, test or `npm start`
+ * on the same broker consumes their calls — which a test that follows one request through the workers
+ * (its trace, its log lines) needs.
+ */
+export class PrivateVhost {
+  readonly name = `warren-e2e-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+  get amqpUrl(): string {
+    return `amqp://${USER}:${PASSWORD}@127.0.0.1:5672/${encodeURIComponent(this.name)}`;
+  }
+
+  async create(): Promise<void> {
+    await this.management('PUT', `/api/vhosts/${encodeURIComponent(this.name)}`, {});
+    await this.management('PUT', `/api/permissions/${encodeURIComponent(this.name)}/${USER}`, {
+      configure: '.*',
+      write: '.*',
+      read: '.*',
+    });
+  }
+
+  async delete(): Promise<void> {
+    await this.management('DELETE', `/api/vhosts/${encodeURIComponent(this.name)}`);
+  }
+
+  private async management(method: string, path: string, body?: unknown): Promise<void> {
+    const response = await fetch(`${MANAGEMENT_URL}${path}`, {
+      method,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok && !(method === 'DELETE' && response.status === 404)) {
+      throw new Error(`RabbitMQ management ${method} ${path}: ${response.status} ${await response.text()}`);
+    }
+  }
+}
