@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPOSITORY_ROOT } from './suite';
+import { answersOk, startToolProcess } from './tool-process';
 
 /** Where `scripts/tools.sh jaeger` builds Jaeger v2 (module github.com/jaegertracing/jaeger v1.76.0 = v2.13.0). */
 export const JAEGER_BINARY = resolve(REPOSITORY_ROOT, '.tools/bin/jaeger');
@@ -92,54 +92,15 @@ export async function startJaeger(options: JaegerOptions): Promise<RunningJaeger
   const workDir = mkdtempSync(join(tmpdir(), 'warren-jaeger-'));
   const configPath = join(workDir, 'jaeger.yaml');
   writeFileSync(configPath, renderJaegerConfig(options));
-  const logPath = join(workDir, 'jaeger.log');
-  const log = openSync(logPath, 'a');
-
-  const child = spawn(binary, ['--config', configPath], {
-    stdio: ['ignore', log, log],
-    cwd: workDir,
+  const tool = await startToolProcess({
+    name: 'jaeger',
+    binary,
+    args: ['--config', configPath],
+    workDir,
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+    ready: async () => (await answersOk(`${queryUrl}/api/services`)) && (await receivesOtlp(otlpHttpEndpoint)),
   });
-  closeSync(log);
-  const spawnFailure = new Promise<Error>((resolve) => child.once('error', resolve));
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(workDir, { recursive: true, force: true });
-  };
-
-  const timeoutMs = options.readyTimeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const failure = await Promise.race([spawnFailure, new Promise<null>((r) => setTimeout(() => r(null), 100))]);
-    const problem =
-      failure?.message ??
-      (child.exitCode !== null ? `exited with code ${child.exitCode}` : null) ??
-      (Date.now() > deadline ? `not ready within ${timeoutMs} ms` : null);
-    if (problem) {
-      const output = readFileSync(logPath, 'utf8').trim().split('\n').slice(-10).join('\n');
-      await stop();
-      throw new Error(`jaeger ${problem}${output ? `:\n${output}` : ''}`);
-    }
-    if ((await answers(`${queryUrl}/api/services`)) && (await receivesOtlp(otlpHttpEndpoint))) break;
-  }
-  return { otlpHttpEndpoint, queryUrl, configPath, logPath, process: child, stop };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false; // not listening yet
-  }
+  return { otlpHttpEndpoint, queryUrl, configPath, logPath: tool.logPath, process: tool.process, stop: tool.stop };
 }
 
 /** An empty OTLP/JSON export: 200 once the receiver is up, and it stores nothing. */

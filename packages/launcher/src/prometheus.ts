@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPOSITORY_ROOT } from './suite';
+import { answersOk, startToolProcess } from './tool-process';
 
 /**
  * The `job` label of each scrape target. Alerting rules and dashboards select on it, so every Prometheus that
@@ -97,56 +97,19 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const dataDir = options.dataDir ?? join(workDir, 'data');
   const configPath = options.configPath ?? join(workDir, 'prometheus.yml');
   if (!options.configPath) writeFileSync(configPath, renderPrometheusConfig(options));
-  const logPath = join(workDir, 'prometheus.log');
-  const log = openSync(logPath, 'a');
-
-  const child = spawn(
-    options.binary ?? 'prometheus',
-    [
+  const tool = await startToolProcess({
+    name: 'prometheus',
+    binary: options.binary ?? 'prometheus',
+    args: [
       `--config.file=${configPath}`,
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1d',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', log, log] },
-  );
-  closeSync(log);
-  const spawnFailure = new Promise<Error>((resolve) => child.once('error', resolve));
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    // A binary that never started (not installed) has no pid and emits no exit.
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(workDir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    const failure = await Promise.race([spawnFailure, new Promise<null>((r) => setTimeout(() => r(null), 100))]);
-    const problem =
-      failure?.message ??
-      (child.exitCode !== null ? `exited with code ${child.exitCode}` : null) ??
-      (Date.now() > deadline ? `not ready within ${options.readyTimeoutMs ?? 30_000} ms` : null);
-    if (problem) {
-      const output = readFileSync(logPath, 'utf8').trim().split('\n').slice(-10).join('\n');
-      await stop();
-      throw new Error(`prometheus ${problem}${output ? `:\n${output}` : ''}`);
-    }
-    try {
-      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-  }
-  return { url, configPath, dataDir, logPath, process: child, stop };
+    workDir,
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+    ready: () => answersOk(`${url}/-/ready`),
+  });
+  return { url, configPath, dataDir, logPath: tool.logPath, process: tool.process, stop: tool.stop };
 }
