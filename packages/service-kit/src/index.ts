@@ -33,3 +33,4 @@ export {
   REQUEST_ID_BAGGAGE_KEY,
   withRequestId,
 } from './request-context';
+export { loadWorkerConfig, workerEnvironmentSchema, type WorkerConfig, type WorkerDefaults } from './worker-config';

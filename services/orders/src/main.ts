@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     url: config.amqpUrl,
     connectionName: `${instance}-server`,
     // Leave part of the shutdown budget for closing the client, the ops server and the pool.
-    drainTimeoutMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
+    drainTimeoutMs: config.drainTimeoutMs,
     logger: log,
     registry,
   });
