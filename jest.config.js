@@ -3,6 +3,7 @@
 //   integration  one package against real RabbitMQ / PostgreSQL / Redis (test/integration)
 //   e2e          the real services as child processes (test/e2e)
 //   deploy       the Helm chart and k8s/ manifests, rendered (test/deploy; needs helm: scripts/tools.sh helm)
+//   faults       RabbitMQ, PostgreSQL, Redis and service failures under load, exactly-once writes (test/faults)
 const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
@@ -33,7 +34,14 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/{packages,services}/*/test/e2e/**/*.test.ts'],
       slowTestThreshold: 30,
+      // One log directory and random broker/database passwords per run; after the last test, every log of the
+      // run is grepped for those passwords and for the Authorization token the tests sent (no secret in logs).
+      globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/e2e/support/global-teardown.ts',
     },
+    // Fault injection under load against private RabbitMQ, PostgreSQL and Redis servers (test/faults): one file,
+    // its scenarios in sequence (about 2 minutes; services built by `tsc -b`).
+    { ...shared, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'], slowTestThreshold: 60 },
     // The Helm chart and k8s/ manifests rendered with helm template (scripts/check-chart.sh also runs it).
     { ...shared, displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], slowTestThreshold: 30 },
   ],

@@ -12,5 +12,7 @@ scripts/tools.sh prometheus promtool
 scripts/tools.sh jaeger
 # helm renders the chart for the deploy project's tests.
 scripts/tools.sh helm
+# schemathesis fuzzes the running suite's OpenAPI document (test/e2e/schemathesis.test.ts).
+scripts/tools.sh schemathesis
 npx tsc -b
 exec npx jest "$@"

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startJaeger, type RunningJaeger } from '@warren/launcher';
+import { e2eLogPath } from './support/e2e-secrets';
 import { api, uniqueEmail } from './support/http';
 import { freePort } from './support/network';
 import { startRunningSuite } from './support/running-suite';
@@ -144,7 +145,7 @@ const orderBody = (userId: string) => ({
 
 describe('one trace through gateway → orders → users (Jaeger v2 as the OTLP receiver)', () => {
   const vhost = new PrivateVhost();
-  const logPath = `/tmp/warren-e2e-tracing-${process.pid}.log`;
+  const logPath = e2eLogPath(`tracing-${process.pid}`);
   let jaeger: RunningJaeger;
   let running: Awaited<ReturnType<typeof startRunningSuite>>;
 
@@ -330,7 +331,7 @@ describe('telemetry never breaks a request', () => {
   afterAll(() => vhost.delete());
 
   it('answers as usual when the collector is down', async () => {
-    const logPath = `/tmp/warren-e2e-tracing-down-${process.pid}.log`;
+    const logPath = e2eLogPath(`tracing-down-${process.pid}`);
     const closedPort = await freePort();
     const running = await startRunningSuite(
       {

@@ -30,6 +30,20 @@ describe('shared contracts', () => {
     ).toBe(false);
   });
 
+  it('keep any Unicode in a name but refuse NUL, which PostgreSQL text cannot store', () => {
+    const email = 'ada@example.com';
+    for (const name of ['Zoë 🚀', 'مرحبا بالعالم', 'e\u0301\u0302', "Robert'); DROP TABLE users; --", '100%_\\']) {
+      expect(usersCreate.request.parse({ name, email }).name).toBe(name);
+    }
+    expect(usersCreate.request.safeParse({ name: 'Ada\u0000', email }).success).toBe(false);
+    expect(updateUserBodySchema.safeParse({ name: '\u0000' }).success).toBe(false);
+    // A character outside the BMP is a surrogate pair, kept; half of one is refused.
+    expect(usersCreate.request.parse({ name: '\ud83d\ude80', email }).name).toBe('🚀');
+    for (const name of ['a\ud800b', 'a\udc00', '\ude80\ud83d']) {
+      expect(usersCreate.request.safeParse({ name, email }).success).toBe(false);
+    }
+  });
+
   it('need at least one field in an update', () => {
     expect(updateUserBodySchema.safeParse({}).success).toBe(false);
     expect(updateUserBodySchema.safeParse({ name: 'Grace' }).success).toBe(true);

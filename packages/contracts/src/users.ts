@@ -2,7 +2,22 @@ import { defineRoute } from '@warren/rpc';
 import { z } from 'zod';
 import { cursorSchema, idSchema, limitSchema, pageOf, timestampSchema } from './common';
 
-const nameSchema = z.string().trim().min(1).max(200);
+/** A UTF-16 surrogate without its other half: not a character, and UTF-8 (PostgreSQL) would store U+FFFD instead. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Any Unicode text (emoji, right-to-left scripts, combining marks) is kept exactly as sent, except what cannot be:
+ * U+0000 (PostgreSQL's text cannot store NUL) and lone surrogates (not text; they would come back as U+FFFD) are
+ * refused here — 400 at the gateway, invalid_argument at a worker — rather than failing or changing at the database.
+ */
+const nameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  // eslint-disable-next-line no-control-regex -- NUL is exactly what is refused
+  .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
+  .refine((name) => !LONE_SURROGATE.test(name), 'must be well-formed Unicode (a lone surrogate is not)');
 const emailSchema = z.email().max(320);
 
 export const userSchema = z.object({

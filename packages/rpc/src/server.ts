@@ -261,7 +261,12 @@ export class RpcServer {
 
     this.safely(() => {
       channel.publish('', replyTo, reply, { correlationId, contentType: JSON_CONTENT_TYPE });
-      // The caller hears why at once; the message itself is kept on the dead-letter queue.
+      // A handler's error is an answer too, `unavailable` (its database is down) included: the caller hears it at
+      // once and may retry, with its idempotency key, which the handler dedupes. Requeueing the message instead
+      // would spin on a database that is down, use up the delivery limit (dead-lettering a good request) and leave
+      // the caller waiting for its deadline. Only a message that is not answered (the worker died, or the channel
+      // closed before the ack) is redelivered. An invalid message: the caller hears why, the message is kept on
+      // the dead-letter queue.
       if (decoded.ok) channel.ack(message);
       else this.deadLetter(channel, message, route, decoded.reason);
     });

@@ -23,7 +23,7 @@ export {
   type MigrationOptions,
   type PostgresOptions,
 } from './postgres';
-export { exitGracefullyOnSignals, exitOnStartupFailure, type ShutdownStep } from './shutdown';
+export { drainHttpServer, exitGracefullyOnSignals, exitOnStartupFailure, type ShutdownStep } from './shutdown';
 export { decodeCursor, encodeCursor, toPage } from './pagination';
 export { idempotencyKeyFrom, InvalidIdempotencyKeyError } from './idempotency';
 export {

@@ -25,6 +25,12 @@ export function createPool(options: PostgresOptions, registry: Registry, logger:
   const pool = new Pool(config);
   // An idle client whose server went away emits here; without a listener the process would crash.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle postgres connection failed'));
+  // A client checked out of the pool (a transaction between two queries) has no pool listener: when its server goes
+  // away (a restart, a failover) it emits 'error', which unheard would crash the worker. Its next query fails
+  // anyway, as `unavailable`, and the broken client is discarded on release; here the event is only heard.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.debug({ err: error.message }, 'postgres connection failed'));
+  });
   const gauges = [
     ['pg_pool_connections_total', 'Connections in the pool.', () => pool.totalCount],
     ['pg_pool_connections_idle', 'Idle connections in the pool.', () => pool.idleCount],

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Logger } from './logger';
 
 export interface ShutdownStep {
@@ -45,4 +46,20 @@ export function exitOnStartupFailure(logger: Logger | undefined, error: unknown)
   if (logger) logger.fatal({ err: error }, `start-up failed: ${message}`);
   else process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/**
+ * Stops an HTTP server gracefully: no new connections, every request in progress answered, then resolves. Kept-alive
+ * clients are moved off rather than kept on a server that is going away: idle connections are closed at once, and
+ * every request that still arrives on an open connection is served with `Connection: close`. Without this a client
+ * that keeps sending on its connection would hold the drain open until the shutdown timeout, and then lose the
+ * requests in flight. (A connection that was busy when the drain began and is not used again closes at the server's
+ * `keepAliveTimeout`; closing it as soon as it is idle would race with the client's next request.)
+ */
+export function drainHttpServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.prependListener('request', (_request, response) => response.setHeader('Connection', 'close'));
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeIdleConnections();
+  });
 }

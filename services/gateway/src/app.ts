@@ -1,7 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '@warren/service-kit';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { stdSerializers } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Registry } from 'prom-client';
 import { UserCache } from './cache/user-cache';
@@ -20,6 +22,7 @@ import { isRedisReady, type Redis } from './redis';
 import { contractRoutes, type GatewayRoutes, type GatewayRpcClient } from './routes/gateway-routes';
 import { ordersRouter } from './routes/orders-routes';
 import { RouteAvailability } from './routes/route-availability';
+import { RpcAdmission } from './routes/rpc-admission';
 import type { RouteContext } from './routes/route-kit';
 import { usersRouter } from './routes/users-routes';
 
@@ -31,6 +34,7 @@ export type AppConfig = Pick<
   | 'idempotencyTtlSeconds'
   | 'rateLimitPerMinute'
   | 'rateLimitWindowMs'
+  | 'maxInFlightRpc'
   | 'corsOrigins'
   | 'trustProxy'
 >;
@@ -65,19 +69,6 @@ export function createApp(deps: AppDependencies): Express {
   app.set('etag', false);
 
   app.use(requestId());
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => req.id,
-      // The per-request logger is bound to `requestId`, the name every service's log lines use.
-      customAttributeKeys: { reqId: 'requestId' },
-      // 503/504 are a dependency's state, already logged as warnings; only a 500 is a bug.
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode === 500 ? 'error' : res.statusCode >= 500 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => OPS_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
-      quietReqLogger: true,
-    }),
-  );
   app.use(metricsMiddleware(registry));
   registerRedisGauge(registry, redisUp);
   app.use(helmet());
@@ -97,6 +88,31 @@ export function createApp(deps: AppDependencies): Express {
       }),
     );
   }
+  const admission = new RpcAdmission(config.maxInFlightRpc, registry);
+  // Load shedding on arrival, before the access log and everything else a request costs (see RpcAdmission).
+  app.use('/v1', admission.shedOnArrival());
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => req.id,
+      // The per-request logger is bound to `requestId`, the name every service's log lines use.
+      customAttributeKeys: { reqId: 'requestId' },
+      // 503/504 are a dependency's state, already logged as warnings; only a 500 is a bug.
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode === 500 ? 'error' : res.statusCode >= 500 ? 'warn' : 'info',
+      autoLogging: { ignore: (req) => OPS_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
+      quietReqLogger: true,
+      // The access log line has the request as pino-http logs it (method, url, headers with credentials
+      // redacted, remote address) and the response's status code. Not the response's headers: the same
+      // static set on every response (helmet's), they were a kilobyte of every line to serialize and redact.
+      wrapSerializers: false,
+      serializers: {
+        req: stdSerializers.req,
+        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+        err: stdSerializers.err,
+      },
+    }),
+  );
 
   // Operations endpoints: never rate limited.
   const availability = new RouteAvailability(deps.rpc, deps.readinessCacheMs ?? 1000);
@@ -126,13 +142,14 @@ export function createApp(deps: AppDependencies): Express {
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openApiDocument);
   });
-  app.use(docsRouter());
+  app.use('/docs', docsRouter());
 
   const context: RouteContext = {
     rpc: deps.rpc,
     routes,
     rpcTimeoutMs: config.rpcTimeoutMs,
     availability,
+    admission,
     jsonBody: jsonBody(config.bodyLimit),
     idempotency: idempotency({
       redis,

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       idempotencyTtlSeconds: 86_400,
       rateLimitPerMinute: 6000,
       rateLimitWindowMs: 60_000,
+      maxInFlightRpc: 512,
       corsOrigins: [],
       trustProxy: false,
       logLevel: 'info',
@@ -30,6 +31,7 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://a.example, https://b.example ,',
       TRUST_PROXY: '2',
       RATE_LIMIT_PER_MINUTE: '10',
+      MAX_IN_FLIGHT_RPC: '64',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -38,12 +40,14 @@ describe('loadConfig', () => {
       corsOrigins: ['https://a.example', 'https://b.example'],
       trustProxy: 2,
       rateLimitPerMinute: 10,
+      maxInFlightRpc: 64,
     });
   });
 
   it('fails with one line naming the bad variable', () => {
     expect(() => loadConfig({ REDIS_URL: 'http://x', BODY_LIMIT: 'lots' })).toThrow(ConfigurationError);
     expect(() => loadConfig({ BODY_LIMIT: 'lots' })).toThrow(/BODY_LIMIT/);
+    expect(() => loadConfig({ MAX_IN_FLIGHT_RPC: '0' })).toThrow(/MAX_IN_FLIGHT_RPC/);
   });
 });
 

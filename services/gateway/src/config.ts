@@ -15,6 +15,8 @@ export interface GatewayConfig {
   idempotencyTtlSeconds: number;
   rateLimitPerMinute: number;
   rateLimitWindowMs: number;
+  /** RPC calls in flight at once; past it requests are shed with 503 and Retry-After. */
+  maxInFlightRpc: number;
   /** Allowed CORS origins; empty means CORS is off. */
   corsOrigins: string[];
   trustProxy: TrustProxySetting;
@@ -37,6 +39,7 @@ const schema = z.object({
   IDEMPOTENCY_TTL_SECONDS: integerVariable(86_400, 1, 30 * 86_400),
   RATE_LIMIT_PER_MINUTE: integerVariable(6000, 1, 100_000_000),
   RATE_LIMIT_WINDOW_MS: integerVariable(60_000, 1000, 86_400_000),
+  MAX_IN_FLIGHT_RPC: integerVariable(512, 1, 1_000_000),
   CORS_ORIGINS: z.string().default(''),
   TRUST_PROXY: z.string().min(1).default('false'),
   LOG_LEVEL: logLevelVariable,
@@ -67,6 +70,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     idempotencyTtlSeconds: parsed.IDEMPOTENCY_TTL_SECONDS,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS,
+    maxInFlightRpc: parsed.MAX_IN_FLIGHT_RPC,
     corsOrigins: parsed.CORS_ORIGINS.split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0),

@@ -5,6 +5,7 @@ import { RpcClient } from '@warren/rpc';
 import {
   createLogger,
   createMetricsRegistry,
+  drainHttpServer,
   exitGracefullyOnSignals,
   exitOnStartupFailure,
   type Logger,
@@ -15,15 +16,6 @@ import { loadConfig } from './config';
 import { closeRedis, createRedis } from './redis';
 
 let logger: Logger | undefined;
-
-/** Stops accepting connections and resolves once every in-flight request has been answered. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    // Idle keep-alive connections would otherwise hold close() open until they time out.
-    server.closeIdleConnections();
-  });
-}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -53,7 +45,8 @@ async function main(): Promise<void> {
   exitGracefullyOnSignals(
     log,
     [
-      { name: 'http server', run: () => closeServer(server) },
+      // Answers every request in flight, moving kept-alive clients to another instance, before RPC goes away.
+      { name: 'http server', run: () => drainHttpServer(server) },
       { name: 'rpc client', run: () => rpc.close() },
       { name: 'redis', run: () => closeRedis(redis) },
       // Last, so that the spans of the requests drained above are exported too.

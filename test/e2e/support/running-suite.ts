@@ -1,20 +1,27 @@
 import { Suite } from '@warren/launcher';
+import { e2eLogPath, WORKER_DATABASES, workerDatabaseUrl } from './e2e-secrets';
 import { freePort, PrivateRedis } from './network';
 import { PrivateVhost } from './vhost';
 
 /**
  * The three real services on free ports, with a Redis and a RabbitMQ vhost of their own (unless the caller
- * names an AMQP_URL), so no other suite's workers answer their calls; logs go to a file under /tmp
- * (`logPath`, one per jest worker unless given).
+ * names an AMQP_URL), so no other suite's workers answer their calls; logs go to a file in this run's log
+ * directory (`logPath`, one per jest worker unless given; see e2e-secrets.ts). In the e2e project the workers
+ * connect to PostgreSQL as this run's own role (unless the caller names a DATABASE_URL), and the vhost's URL
+ * carries this run's RabbitMQ user: passwords the end-of-run log grep looks for.
  */
 export async function startRunningSuite(
   environment: Record<string, string> = {},
-  { logPath = `/tmp/warren-e2e-${process.pid}.log` }: { logPath?: string } = {},
+  { logPath = e2eLogPath(String(process.pid)) }: { logPath?: string } = {},
 ) {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
   const vhost = environment.AMQP_URL === undefined ? new PrivateVhost() : undefined;
   await vhost?.create();
+  const databaseUrl = (worker: keyof typeof WORKER_DATABASES) =>
+    environment.DATABASE_URL === undefined ? workerDatabaseUrl(WORKER_DATABASES[worker]) : undefined;
+  const usersDatabaseUrl = databaseUrl('users');
+  const ordersDatabaseUrl = databaseUrl('orders');
   const suite = new Suite({
     gatewayPort: await freePort(),
     usersOpsPort: await freePort(),
@@ -29,6 +36,10 @@ export async function startRunningSuite(
       OTEL_TRACES_EXPORTER: 'none',
       ...environment,
     },
+    serviceEnvironment: {
+      ...(usersDatabaseUrl ? { users: { DATABASE_URL: usersDatabaseUrl } } : {}),
+      ...(ordersDatabaseUrl ? { orders: { DATABASE_URL: ordersDatabaseUrl } } : {}),
+    },
     output: { kind: 'file', path: logPath },
   });
   await suite.start();
@@ -36,6 +47,8 @@ export async function startRunningSuite(
     suite,
     redis,
     baseUrl: suite.gatewayUrl,
+    /** The broker URL the services use (the private vhost's, or the caller's AMQP_URL). */
+    amqpUrl: environment.AMQP_URL ?? vhost!.amqpUrl,
     logPath,
     async stop() {
       await suite.stop();

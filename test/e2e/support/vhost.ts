@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { e2eCredentials } from './e2e-secrets';
 
 const MANAGEMENT_URL = 'http://127.0.0.1:15672';
 const USER = 'warren';
@@ -13,17 +14,25 @@ const PASSWORD = 'warren';
 export class PrivateVhost {
   readonly name = `warren-e2e-${process.pid}-${randomBytes(3).toString('hex')}`;
 
+  /**
+   * What services connect with: in the e2e project, as this run's own user with its random password (see
+   * e2e-secrets.ts), so the log grep can find that password; elsewhere as the local administrator.
+   */
   get amqpUrl(): string {
-    return `amqp://${USER}:${PASSWORD}@127.0.0.1:5672/${encodeURIComponent(this.name)}`;
+    const { user, password } = e2eCredentials()?.amqp ?? { user: USER, password: PASSWORD };
+    return `amqp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:5672/${encodeURIComponent(this.name)}`;
   }
 
   async create(): Promise<void> {
     await this.management('PUT', `/api/vhosts/${encodeURIComponent(this.name)}`, {});
-    await this.management('PUT', `/api/permissions/${encodeURIComponent(this.name)}/${USER}`, {
-      configure: '.*',
-      write: '.*',
-      read: '.*',
-    });
+    const users = new Set([USER, e2eCredentials()?.amqp.user ?? USER]);
+    for (const user of users) {
+      await this.management('PUT', `/api/permissions/${encodeURIComponent(this.name)}/${encodeURIComponent(user)}`, {
+        configure: '.*',
+        write: '.*',
+        read: '.*',
+      });
+    }
   }
 
   async delete(): Promise<void> {

@@ -1,13 +1,14 @@
 import type { Logger } from '@warren/service-kit';
 import { isRedisReady, type Redis } from '../redis';
 
-/** What a lookup found: the cached user, nothing, or no cache at all (Redis down). */
-export type CacheLookup = { status: 'hit'; value: unknown } | { status: 'miss' } | { status: 'bypass' };
+/** What a lookup found: the cached user as JSON text, nothing, or no cache at all (Redis down). */
+export type CacheLookup = { status: 'hit'; json: string } | { status: 'miss' } | { status: 'bypass' };
 
 /**
  * Cache-aside for GET /v1/users/:id: a short TTL bounds staleness, and a
  * successful PATCH deletes the entry. Every failure degrades to a bypass:
- * the cache never fails a request.
+ * the cache never fails a request. Entries are the JSON text of the response
+ * body, stored and served as they are: a user is serialized once.
  */
 export class UserCache {
   constructor(
@@ -26,17 +27,18 @@ export class UserCache {
     try {
       const cached = await this.redis.get(this.key(id));
       if (cached === null) return { status: 'miss' };
-      return { status: 'hit', value: JSON.parse(cached) as unknown };
+      return { status: 'hit', json: cached };
     } catch (error) {
       this.logger.debug({ err: (error as Error).message }, 'user cache read failed');
       return { status: 'bypass' };
     }
   }
 
-  async set(id: string, user: unknown): Promise<void> {
+  /** Stores a user's JSON text, as it is sent. */
+  async set(id: string, json: string): Promise<void> {
     if (!isRedisReady(this.redis)) return;
     try {
-      await this.redis.set(this.key(id), JSON.stringify(user), 'EX', this.ttlSeconds);
+      await this.redis.set(this.key(id), json, 'EX', this.ttlSeconds);
     } catch (error) {
       this.logger.debug({ err: (error as Error).message }, 'user cache write failed');
     }

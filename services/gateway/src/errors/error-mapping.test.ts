@@ -7,7 +7,7 @@ import {
   RpcUnavailableError,
   type RpcErrorCode,
 } from '@warren/rpc';
-import { instanceOf, mapError } from './error-mapping';
+import { instanceOf, mapError, MAX_FIELD_ERRORS } from './error-mapping';
 import {
   IdempotencyKeyReusedError,
   IdempotencyRequestInFlightError,
@@ -117,6 +117,17 @@ describe('mapError', () => {
       status: 429,
       headers: { 'Retry-After': '43' },
     });
+  });
+
+  it('lists at most MAX_FIELD_ERRORS field errors, saying how many there were', () => {
+    const errors = Array.from({ length: 5000 }, (_, index) => ({ path: `k${index}`, message: 'unknown field' }));
+    const mapped = mapError(new ValidationError('the request body is invalid', errors), context);
+    expect(mapped.problem.errors).toEqual(errors.slice(0, MAX_FIELD_ERRORS));
+    expect(mapped.problem.detail).toBe(
+      `the request body is invalid (the first ${MAX_FIELD_ERRORS} of 5000 errors are listed)`,
+    );
+    const few = mapError(new ValidationError('the request body is invalid', errors.slice(0, 2)), context);
+    expect(few.problem).toMatchObject({ detail: 'the request body is invalid', errors: errors.slice(0, 2) });
   });
 
   it('maps express body-parser errors: malformed JSON 400, too large 413, bad charset 415', () => {

@@ -7,6 +7,12 @@ import { fieldErrorsFromDetails, PROBLEM_CONTENT_TYPE, problemType, type FieldEr
 /** Seconds a client should wait before retrying when a dependency is unavailable. */
 export const RETRY_AFTER_SECONDS = 1;
 
+/**
+ * Field errors listed in one problem document at most: a body of thousands of unknown keys (within the body
+ * limit) would otherwise be answered with a document several times its size.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
 /** What an error becomes on the wire. */
 export interface MappedError {
   status: number;
@@ -150,7 +156,12 @@ export function mapError(error: unknown, context: ErrorContext): MappedError {
   };
   if (context.instance !== undefined) problem.instance = context.instance;
   problem.requestId = context.requestId;
-  if (shape.errors && shape.errors.length > 0) problem.errors = shape.errors;
+  if (shape.errors && shape.errors.length > 0) {
+    problem.errors = shape.errors.slice(0, MAX_FIELD_ERRORS);
+    if (shape.errors.length > MAX_FIELD_ERRORS) {
+      problem.detail += ` (the first ${MAX_FIELD_ERRORS} of ${shape.errors.length} errors are listed)`;
+    }
+  }
   return { status: shape.status, problem, headers: { ...shape.headers }, unexpected: shape.unexpected === true };
 }
 

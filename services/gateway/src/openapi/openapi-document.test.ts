@@ -76,7 +76,45 @@ describe('the OpenAPI document', () => {
 
   it('says in JSON Schema what the zod refinements check', () => {
     expect(schemas.UpdateUserBody!.minProperties).toBe(1);
-    expect(schemas.CreateUserBody!.properties.name.pattern).toBe('\\S');
+    // Trimmed, so it must hold a non-space; and no NUL (PostgreSQL text cannot store it).
+    expect(schemas.CreateUserBody!.properties.name).toMatchObject({
+      pattern: '^[^\\u0000]*$',
+      allOf: [{ pattern: '\\S' }],
+    });
+  });
+
+  it('links each response to the operations that take what it names', () => {
+    const linksOf = (path: string, method: string, status: string) =>
+      document.paths[path][method].responses[status].links as Record<string, Json>;
+    const created = linksOf('/v1/users', 'post', '201');
+    expect(created).toMatchObject({
+      usersGet: { operationId: 'usersGet', parameters: { id: '$response.body#/id' } },
+      usersUpdate: { operationId: 'usersUpdate', parameters: { id: '$response.body#/id' } },
+      ordersListByUser: { operationId: 'ordersListByUser', parameters: { id: '$response.body#/id' } },
+      ordersCreate: { operationId: 'ordersCreate', requestBody: { userId: '$response.body#/id' } },
+    });
+    const order = linksOf('/v1/orders', 'post', '201');
+    expect(order).toMatchObject({
+      ordersGet: { parameters: { id: '$response.body#/id' } },
+      ordersCancel: { parameters: { id: '$response.body#/id' } },
+      usersGetByUserId: { operationId: 'usersGet', parameters: { id: '$response.body#/userId' } },
+    });
+    expect(linksOf('/v1/users/{id}/orders', 'get', '200')).toMatchObject({
+      ordersGet: { parameters: { id: '$response.body#/items/0/id' } },
+      ordersListByUserNextPage: { parameters: { id: '$request.path.id', cursor: '$response.body#/nextCursor' } },
+    });
+    // Every link names an operation of this document, and each parameter one that operation has.
+    const byId = new Map(operations().map(([, , operation]) => [operation.operationId as string, operation]));
+    for (const [, , operation] of operations()) {
+      for (const response of Object.values(operation.responses as Record<string, Json>)) {
+        for (const link of Object.values((response.links ?? {}) as Record<string, Json>)) {
+          const target = byId.get(link.operationId);
+          expect(target).toBeDefined();
+          const names = (target!.parameters ?? []).map((parameter: Json) => parameter.name);
+          for (const parameter of Object.keys(link.parameters ?? {})) expect(names).toContain(parameter);
+        }
+      }
+    }
   });
 
   it('documents the success and every problem response of each operation', () => {

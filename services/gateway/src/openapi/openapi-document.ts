@@ -31,8 +31,13 @@ function trims(schema: z.core.$ZodType): boolean {
  */
 function override(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
   const { zodSchema, jsonSchema } = ctx;
-  if (zodSchema._zod.def.type === 'string' && trims(zodSchema) && jsonSchema.pattern === undefined) {
-    jsonSchema.pattern = '\\S';
+  if (zodSchema._zod.def.type === 'string' && trims(zodSchema)) {
+    // A string with a pattern of its own (or several, zod's allOf) keeps it and gets this one beside it.
+    // (The same schema object can be visited more than once: adding is idempotent.)
+    const allOf = jsonSchema.allOf ?? [];
+    if (jsonSchema.pattern === undefined && allOf.length === 0) jsonSchema.pattern = '\\S';
+    else if (jsonSchema.pattern !== '\\S' && !allOf.some((entry) => (entry as { pattern?: string }).pattern === '\\S'))
+      jsonSchema.allOf = [...allOf, { pattern: '\\S' }];
   }
   if ((zodSchema as unknown) === updateUserBodySchema) jsonSchema.minProperties = 1;
   // zod checks emails with its pattern alone; `format: email` (RFC 5321 limits such as a
@@ -146,6 +151,119 @@ function jsonResponse(description: string, schemaName: string, extraHeaders: Rec
 
 function sortResponses(responses: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+type PathItems = Record<string, Record<string, Operation>>;
+
+const SUCCESS = /^2\d\d$/;
+
+/** The component a response's JSON body refers to, if any. */
+function responseComponent(response: unknown): string | undefined {
+  const ref = (response as { content?: Record<string, { schema?: { $ref?: string } }> })?.content?.['application/json']
+    ?.schema?.$ref;
+  return ref?.replace('#/components/schemas/', '');
+}
+
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+/**
+ * OpenAPI links between operations, derived from the document itself rather than written per path, so a client
+ * (or a stateful fuzzer such as schemathesis) can follow what one response names into the next request:
+ *
+ * - a resource is a component returned by a `GET …/{id}` operation (User, Order); that path is its home, and every
+ *   operation under it (`GET`/`PATCH /v1/users/{id}`, `GET /v1/users/{id}/orders`…) takes the resource's id;
+ * - a response holding a resource links to each of those with its `id`, and with its `<resource>Id` fields
+ *   (an Order's `userId`) to the operations of the resource they name;
+ * - it also links to every operation whose request body has a `<resource>Id` field, filling it in
+ *   (a created User → POST /v1/orders with that `userId`);
+ * - a page (`{ items, nextCursor }`) links its first item the same way, and its `nextCursor` to the next page.
+ */
+function addLinks(paths: PathItems, components: Record<string, JsonSchema>): void {
+  const operations = Object.entries(paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
+  );
+  const successOf = (operation: Operation) =>
+    Object.entries(operation.responses as Record<string, Record<string, unknown>>).find(([status]) =>
+      SUCCESS.test(status),
+    );
+
+  // Resource → the operations that take its id in the path.
+  const homes = new Map<string, string>();
+  for (const { path, method, operation } of operations) {
+    const component = responseComponent(successOf(operation)?.[1]);
+    if (method === 'get' && path.endsWith('/{id}') && component) homes.set(component, path);
+  }
+  const byResource = new Map<string, { operationId: string }[]>();
+  for (const [resource, home] of homes) {
+    byResource.set(
+      resource,
+      operations
+        .filter(({ path }) => path === home || path.startsWith(`${home}/`))
+        .map(({ operation }) => ({ operationId: String(operation.operationId) })),
+    );
+  }
+  const bodyTakes = (operation: Operation, field: string): boolean => {
+    const ref = (operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined)
+      ?.content?.['application/json']?.schema?.$ref;
+    const schema = ref ? components[ref.replace('#/components/schemas/', '')] : undefined;
+    return Object.hasOwn((schema?.properties as Record<string, unknown> | undefined) ?? {}, field);
+  };
+
+  /** Links following the resource held at `pointer` (e.g. `` or `/items/0`) of a response. */
+  const linksFor = (resource: string, pointer: string): Record<string, unknown> => {
+    const links: Record<string, unknown> = {};
+    const properties = (components[resource]?.properties as Record<string, unknown> | undefined) ?? {};
+    for (const [target, targets] of byResource) {
+      const field = target === resource ? 'id' : `${lowerFirst(target)}Id`;
+      if (!Object.hasOwn(properties, field)) continue;
+      const value = `$response.body#${pointer}/${field}`;
+      const suffix = field === 'id' ? '' : `By${field.charAt(0).toUpperCase()}${field.slice(1)}`;
+      for (const { operationId } of targets) {
+        links[`${operationId}${suffix}`] = { operationId, parameters: { id: value } };
+      }
+      // Operations whose body names this resource: `userId` of POST /v1/orders.
+      const bodyField = `${lowerFirst(target)}Id`;
+      for (const { operation } of operations) {
+        if (!bodyTakes(operation, bodyField)) continue;
+        const operationId = String(operation.operationId);
+        links[`${operationId}${suffix}`] = { operationId, requestBody: { [bodyField]: value } };
+      }
+    }
+    return links;
+  };
+
+  for (const { operation } of operations) {
+    const success = successOf(operation);
+    const component = responseComponent(success?.[1]);
+    if (!success || !component) continue;
+    let links: Record<string, unknown> = {};
+    if (homes.has(component)) {
+      links = linksFor(component, '');
+    } else {
+      // A page: its items' resource, and the next page of the same list.
+      const itemRef = (components[component]?.properties as Record<string, JsonSchema> | undefined)?.items?.items as
+        { $ref?: string } | undefined;
+      const item = itemRef?.$ref?.replace('#/components/schemas/', '');
+      if (!item || !homes.has(item)) continue;
+      links = linksFor(item, '/items/0');
+      const hasCursor = ((operation.parameters as { name?: string }[] | undefined) ?? []).some(
+        (parameter) => parameter.name === 'cursor',
+      );
+      if (hasCursor) {
+        const operationId = String(operation.operationId);
+        const samePath = ((operation.parameters as { name?: string; in?: string }[] | undefined) ?? [])
+          .filter((parameter) => parameter.in === 'path')
+          .map((parameter) => [parameter.name, `$request.path.${parameter.name}`]);
+        links[`${operationId}NextPage`] = {
+          operationId,
+          parameters: { ...Object.fromEntries(samePath), cursor: '$response.body#/nextCursor' },
+        };
+      }
+    }
+    if (Object.keys(links).length > 0) (success[1] as Record<string, unknown>).links = links;
+  }
 }
 
 /**
@@ -300,6 +418,9 @@ export function buildOpenApiDocument(routes: GatewayRoutes = contractRoutes): Re
     },
   };
 
+  const components = mergeComponents(inputComponents, outputComponents);
+  addLinks(paths as unknown as PathItems, components);
+
   return {
     openapi: '3.1.0',
     info: {
@@ -314,6 +435,6 @@ export function buildOpenApiDocument(routes: GatewayRoutes = contractRoutes): Re
       { name: 'orders', description: 'Orders (orders service).' },
     ],
     paths,
-    components: { schemas: mergeComponents(inputComponents, outputComponents) },
+    components: { schemas: components },
   };
 }

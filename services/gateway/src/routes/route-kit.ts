@@ -7,6 +7,7 @@ import { IDEMPOTENCY_KEY_HEADER } from '../middleware/idempotency';
 import { captureRoute } from '../middleware/metrics';
 import type { GatewayRoutes, GatewayRpcClient } from './gateway-routes';
 import type { RouteAvailability } from './route-availability';
+import type { RpcAdmission } from './rpc-admission';
 
 /** What a router needs to turn requests into RPC calls. */
 export interface RouteContext {
@@ -19,24 +20,31 @@ export interface RouteContext {
   idempotency: RequestHandler;
   /** Consumer counts of the routes, to refuse at once a call nobody would answer. */
   availability: RouteAvailability;
+  /** The cap on RPC calls in flight: past it a request is shed with a 503 instead of queued. */
+  admission: RpcAdmission;
 }
 
-/** Calls a route on behalf of an HTTP request, passing its request id and Idempotency-Key along. */
-export async function callRoute<Route extends RouteDefinition>(
+/**
+ * Calls a route on behalf of an HTTP request, passing its request id and Idempotency-Key along; shed with
+ * a 503 when MAX_IN_FLIGHT_RPC calls are already in flight.
+ */
+export function callRoute<Route extends RouteDefinition>(
   context: RouteContext,
   req: Request,
   route: Route,
   payload: RouteRequest<Route>,
 ): Promise<RouteReply<Route>> {
-  await context.availability.assertServed(route.name);
-  const headers: Record<string, string> = { [RPC_HEADERS.requestId]: String(req.id) };
-  const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
-  if (idempotencyKey !== undefined) headers[RPC_HEADERS.idempotencyKey] = idempotencyKey;
-  // The request id goes as baggage too (the RPC client injects it with the trace context), whatever
-  // middleware ran before: it is what puts `requestId` on the workers' log lines.
-  return withRequestId(String(req.id), () =>
-    context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers }),
-  );
+  return context.admission.run(route.name, async () => {
+    await context.availability.assertServed(route.name);
+    const headers: Record<string, string> = { [RPC_HEADERS.requestId]: String(req.id) };
+    const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
+    if (idempotencyKey !== undefined) headers[RPC_HEADERS.idempotencyKey] = idempotencyKey;
+    // The request id goes as baggage too (the RPC client injects it with the trace context), whatever
+    // middleware ran before: it is what puts `requestId` on the workers' log lines.
+    return withRequestId(String(req.id), () =>
+      context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers }),
+    );
+  });
 }
 
 /** Answers other methods on a known path with 405 and an Allow header (OPTIONS with 204). */

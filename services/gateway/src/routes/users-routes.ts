@@ -35,12 +35,14 @@ export function usersRouter(context: RouteContext, cache: UserCache): Router {
     const { params } = inputOf<{ params: IdParams }>(res);
     const cached = await cache.get(params.id);
     if (cached.status === 'hit') {
-      res.set('X-Cache', 'hit').json(cached.value);
+      res.set('X-Cache', 'hit').type('json').send(cached.json);
       return;
     }
     const user = await callRoute(context, req, routes.usersGet, { id: params.id });
-    if (cached.status === 'miss') await cache.set(params.id, user);
-    res.set('X-Cache', cached.status).json(user);
+    // Serialized once, for the cache and the response.
+    const json = JSON.stringify(user);
+    if (cached.status === 'miss') await cache.set(params.id, json);
+    res.set('X-Cache', cached.status).type('json').send(json);
   });
 
   router.patch(

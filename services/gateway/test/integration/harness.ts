@@ -215,6 +215,7 @@ export const defaultTestConfig: AppConfig = {
   idempotencyTtlSeconds: 86_400,
   rateLimitPerMinute: 100_000,
   rateLimitWindowMs: 60_000,
+  maxInFlightRpc: 512,
   corsOrigins: [],
   trustProxy: false,
 };

@@ -147,8 +147,10 @@ describe('users handlers over a real broker', () => {
 
   it('answers an unknown id with not_found', async () => {
     const id = uuidv7();
-    for (const call of [client.call(routes.get, { id }), client.call(routes.update, { id, name: 'Nobody' })]) {
-      const error = await call.catch((failure: unknown) => failure);
+    // Called one at a time: a second call made up front would reject unobserved while the first is awaited.
+    const calls = [() => client.call(routes.get, { id }), () => client.call(routes.update, { id, name: 'Nobody' })];
+    for (const call of calls) {
+      const error = await call().catch((failure: unknown) => failure);
       expect(error).toBeInstanceOf(RpcRemoteError);
       expect(error).toMatchObject({ code: 'not_found', retriable: false, details: { id } });
     }

@@ -1,0 +1,105 @@
+/**
+ * Benchmark program (not a test): the whole request/reply path — HTTP
+ * gateway, RPC over RabbitMQ, users worker, PostgreSQL — against a floor on
+ * the same machine, broker and database (node:http + bare amqplib + pg), at
+ * concurrency 1, 16 and 64; or, with --soak, the gateway's memory under a
+ * constant load; or, with --stress, overload and load shedding. It prints
+ * tables, the targets with met / not met, and with --json one last JSON line.
+ *
+ *   npm run bench -- [--seconds N] [--rounds N] [--json] [--soak | --stress] [--help]
+ *
+ * The same file runs as several processes: the orchestrator (default role),
+ * which starts everything and reports, and the load generator and the two
+ * floor processes it forks (--role=...), so none shares an event loop with
+ * another. Exit status: 0 whether or not targets are met, 1 on a failure, 2
+ * on a bad command line.
+ */
+import { comparisonRows, runComparison, slicing } from './full-path/compare';
+import { HelpRequested, USAGE, UsageError, parseCommandLine, type FullPathConfig } from './full-path/config';
+import { withEnvironment } from './full-path/environment';
+import { floorHttpRole, floorWorkerRole } from './full-path/floor';
+import { generatorRole } from './full-path/generator';
+import { evaluateComparison, formatComparison } from './full-path/report';
+import { serveRole, type ChildRole } from './full-path/roles';
+import { formatSoak, runSoak } from './full-path/soak';
+import { formatStress, runStress } from './full-path/stress';
+
+const ROLES: Record<ChildRole, () => ReturnType<typeof generatorRole>> = {
+  generator: generatorRole,
+  'floor-http': floorHttpRole,
+  'floor-worker': floorWorkerRole,
+};
+
+function progress(line: string): void {
+  process.stderr.write(`[full-path-bench] ${line}\n`);
+}
+
+/** The settings for the JSON line, without the connection URLs (they carry credentials). */
+function publicSettings(config: FullPathConfig) {
+  const { amqpUrl: _amqp, managementUrl: _management, databaseUrl: _database, redisUrl: _redis, ...settings } = config;
+  return { ...settings, node: process.version };
+}
+
+async function orchestrate(config: FullPathConfig): Promise<void> {
+  await withEnvironment(config, __filename, progress, async (environment) => {
+    if (config.mode === 'soak') {
+      const report = await runSoak(config, environment, progress);
+      console.log(formatSoak(config, report, environment.tracingNote));
+      if (config.json)
+        console.log(JSON.stringify({ benchmark: 'full-path-soak', settings: publicSettings(config), report }));
+      return;
+    }
+    if (config.mode === 'stress') {
+      const report = await runStress(config, environment, progress);
+      console.log(formatStress(report, environment.tracingNote));
+      if (config.json)
+        console.log(JSON.stringify({ benchmark: 'full-path-stress', settings: publicSettings(config), report }));
+      return;
+    }
+    const measurements = await runComparison(config, environment, progress);
+    const rows = comparisonRows(measurements, config);
+    const targets = evaluateComparison(rows);
+    const context = {
+      tracingNote: environment.tracingNote,
+      sliceSeconds: slicing(config.seconds).sliceSeconds,
+      brokerNote: environment.serversNote,
+    };
+    console.log(formatComparison(config, context, rows, targets));
+    if (config.json) {
+      const settings = publicSettings(config);
+      console.log(JSON.stringify({ benchmark: 'full-path', settings, context, rows, measurements, targets }));
+    }
+  });
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof HelpRequested) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`full-path-bench: ${error.message}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.role === 'orchestrator') {
+    await orchestrate(parsed.config);
+    // Nothing of the run may keep the process alive.
+    process.exit(0);
+  }
+  serveRole(ROLES[parsed.role]());
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`full-path-bench failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,200 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CHILD_ROLES, type ChildRole } from './roles';
+
+export type Mode = 'compare' | 'soak' | 'stress';
+export type TracesSetting = 'jaeger' | 'none';
+
+export interface FullPathConfig {
+  mode: Mode;
+  /** Measurement window of each implementation at each concurrency and operation. */
+  seconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  concurrencies: readonly number[];
+  json: boolean;
+  soakSeconds: number;
+  /** Arrival rate of the soak; by default half of the capacity measured just before. */
+  soakRate: number | undefined;
+  stressSeconds: number;
+  /** MAX_IN_FLIGHT_RPC for the gateway; the gateway's own default when not given. */
+  maxInFlight: number | undefined;
+  traces: TracesSetting;
+  /** Where `node --cpu-prof` writes the gateway's and the users worker's profiles; no profiling when not given. */
+  cpuProfileDir: string | undefined;
+  seedUsers: number;
+  keepLogs: boolean;
+  /** Extra environment per service (`all` for every one), for experiments: what does logging cost? */
+  serviceEnvironment: Record<string, Record<string, string>>;
+  amqpUrl: string;
+  managementUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+}
+
+export type ParsedCommandLine = { role: ChildRole } | { role: 'orchestrator'; config: FullPathConfig };
+
+const DEFAULTS = {
+  amqpUrl: 'amqp://warren:warren@127.0.0.1:5672',
+  managementUrl: 'http://127.0.0.1:15672',
+  databaseUrl: 'postgres://warren:warren@127.0.0.1:5432/warren_users',
+  redisUrl: 'redis://127.0.0.1:6379',
+};
+// Redis database of the benchmark's gateway: its cache, rate-limit counters and idempotency keys stay apart
+// from those of any other gateway on this Redis (the key prefix is fixed).
+const BENCH_REDIS_DATABASE = 9;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export const USAGE = `usage: npm run bench -- [options]   (node packages/bench/dist/full-path-bench.js [options])
+  default             full path against the floor: POST and GET /v1/users at concurrency 1, 16 and 64
+    --seconds N         measurement window per implementation and cell (default 5)
+    --warmup-seconds N  requests made and discarded before each window (default 1)
+    --rounds N          measure every cell N times and report the median (default 1)
+    --concurrency LIST  comma-separated concurrencies (default 1,16,64)
+  --soak              constant arrival rate for a while; the gateway's memory before and after
+    --soak-seconds N    how long (default 300)
+    --soak-rate N       requests/s (default: half the capacity measured just before)
+  --stress            arrival rate ramped to 3x the measured capacity: shed, accepted, latency, memory
+    --stress-seconds N  ramp and hold together (default 30)
+  --max-in-flight N   the gateway's MAX_IN_FLIGHT_RPC (default: the gateway's default)
+  --traces jaeger|none  export spans to a local Jaeger v2 (default, when built: scripts/tools.sh jaeger)
+                      or create them and export nothing (OTEL_TRACES_EXPORTER=none)
+  --cpu-prof DIR      profile the gateway and the users worker (node --cpu-prof) into DIR
+  --seed-users N      users inserted before the run for reads (default 40000)
+  --service-env S:K=V extra environment for service S (gateway, users, orders or all), repeatable;
+                      for experiments, e.g. --service-env gateway:LOG_LEVEL=warn
+  --keep-logs         keep the services' log file (default: deleted after a successful run)
+  --json              also print one final line with every figure as JSON
+Environment: AMQP_URL, RABBITMQ_MANAGEMENT_URL, USERS_DATABASE_URL, REDIS_URL (local defaults); all on loopback.`;
+
+export class UsageError extends Error {}
+export class HelpRequested extends UsageError {}
+
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
+  const { values } = parse(argv);
+  if (values.help) throw new HelpRequested('');
+  const role = values.role;
+  if (role !== undefined) {
+    if (!(CHILD_ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown --role ${role}`);
+    return { role: role as ChildRole };
+  }
+  if (values.soak && values.stress) throw new UsageError('--soak and --stress are separate runs');
+  const traces = values.traces;
+  if (traces !== 'jaeger' && traces !== 'none') throw new UsageError(`--traces must be jaeger or none, not ${traces}`);
+  const config: FullPathConfig = {
+    mode: values.soak ? 'soak' : values.stress ? 'stress' : 'compare',
+    seconds: positive('--seconds', values.seconds),
+    warmupSeconds: nonNegative('--warmup-seconds', values['warmup-seconds']),
+    rounds: positiveInteger('--rounds', values.rounds),
+    concurrencies: concurrencyList(values.concurrency),
+    json: values.json,
+    soakSeconds: positive('--soak-seconds', values['soak-seconds']),
+    soakRate: values['soak-rate'] === undefined ? undefined : positive('--soak-rate', values['soak-rate']),
+    stressSeconds: positive('--stress-seconds', values['stress-seconds']),
+    maxInFlight:
+      values['max-in-flight'] === undefined ? undefined : positiveInteger('--max-in-flight', values['max-in-flight']),
+    traces,
+    cpuProfileDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    seedUsers: nonNegativeInteger('--seed-users', values['seed-users']),
+    keepLogs: values['keep-logs'],
+    serviceEnvironment: parseServiceEnvironment(values['service-env'] ?? []),
+    amqpUrl: loopback('AMQP_URL', env.AMQP_URL ?? DEFAULTS.amqpUrl),
+    managementUrl: loopback('RABBITMQ_MANAGEMENT_URL', env.RABBITMQ_MANAGEMENT_URL ?? DEFAULTS.managementUrl),
+    databaseUrl: loopback('USERS_DATABASE_URL', env.USERS_DATABASE_URL ?? DEFAULTS.databaseUrl),
+    redisUrl: withRedisDatabase(loopback('REDIS_URL', env.REDIS_URL ?? DEFAULTS.redisUrl)),
+  };
+  return { role: 'orchestrator', config };
+}
+
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        role: { type: 'string' },
+        seconds: { type: 'string', default: '5' },
+        'warmup-seconds': { type: 'string', default: '1' },
+        rounds: { type: 'string', default: '1' },
+        concurrency: { type: 'string', default: '1,16,64' },
+        json: { type: 'boolean', default: false },
+        soak: { type: 'boolean', default: false },
+        'soak-seconds': { type: 'string', default: '300' },
+        'soak-rate': { type: 'string' },
+        stress: { type: 'boolean', default: false },
+        'stress-seconds': { type: 'string', default: '30' },
+        'max-in-flight': { type: 'string' },
+        traces: { type: 'string', default: 'jaeger' },
+        'cpu-prof': { type: 'string' },
+        'seed-users': { type: 'string', default: '40000' },
+        'keep-logs': { type: 'boolean', default: false },
+        'service-env': { type: 'string', multiple: true },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+const SERVICES = ['gateway', 'users', 'orders', 'all'];
+
+function parseServiceEnvironment(entries: readonly string[]): Record<string, Record<string, string>> {
+  const environment: Record<string, Record<string, string>> = {};
+  for (const entry of entries) {
+    const match = /^([a-z]+):([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(entry);
+    if (!match || !SERVICES.includes(match[1]!)) {
+      throw new UsageError(`--service-env takes SERVICE:NAME=VALUE with SERVICE one of ${SERVICES.join(', ')}`);
+    }
+    (environment[match[1]!] ??= {})[match[2]!] = match[3]!;
+  }
+  return environment;
+}
+
+// Every figure is about this machine, and the benchmark must send nothing anywhere else.
+function loopback(variable: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${variable} is not a URL`);
+  }
+  if (!LOOPBACK_HOSTS.has(url.hostname))
+    throw new UsageError(`${variable} must point at loopback, not ${url.hostname}`);
+  return value;
+}
+
+function withRedisDatabase(value: string): string {
+  const url = new URL(value);
+  url.pathname = `/${BENCH_REDIS_DATABASE}`;
+  return url.toString();
+}
+
+function concurrencyList(text: string): number[] {
+  const list = text.split(',').map((item) => positiveInteger('--concurrency', item.trim()));
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function positive(flag: string, text: string): number {
+  const value = Number(text);
+  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be a positive number, not ${text}`);
+  return value;
+}
+
+function nonNegative(flag: string, text: string): number {
+  const value = Number(text);
+  if (!(value >= 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be zero or more, not ${text}`);
+  return value;
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive integer, not ${text}`);
+  return value;
+}
+
+function nonNegativeInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${flag} must be zero or more, not ${text}`);
+  return value;
+}

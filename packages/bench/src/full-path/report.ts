@@ -1,0 +1,160 @@
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import type { ComparisonRow } from './compare';
+import type { FullPathConfig } from './config';
+
+export interface TargetResult {
+  description: string;
+  value: string;
+  met: boolean;
+}
+
+// The issue's targets for the full path against the floor.
+const MIN_THROUGHPUT_RATIO_PERCENT = 75;
+const THROUGHPUT_TARGET_CONCURRENCIES = [16, 64];
+const MAX_P99_RATIO = 2;
+const MAX_P50_MS = 3;
+const P50_TARGET_CONCURRENCY = 1;
+// Above this the generator's event loop, not the path under test, may be what limits the rate.
+const BUSY_GENERATOR_CPU_PERCENT = 80;
+
+export const OPERATION_LABELS = { create: 'POST /v1/users', get: 'GET /v1/users/:id' } as const;
+
+/** Right-aligned columns separated by ` | `, with a rule under the header. */
+export function formatTable(header: readonly string[], body: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+  );
+  const render = (cells: readonly string[]) =>
+    cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
+  return [render(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...body.map(render)];
+}
+
+export function machineDescription(): string {
+  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}`;
+}
+
+export function formatComparison(
+  config: FullPathConfig,
+  context: { tracingNote: string; sliceSeconds: number; brokerNote: string },
+  rows: readonly ComparisonRow[],
+  targets: readonly TargetResult[],
+): string {
+  const roundsNote = config.rounds === 1 ? '1 round' : `median of ${config.rounds} rounds`;
+  const header = [
+    'request',
+    'conc',
+    'floor req/s',
+    'full req/s',
+    'full/floor',
+    'floor p50 / p99 ms',
+    'full p50 / p99 ms',
+    'p99 ratio',
+    'gen CPU %',
+    'server CPU µs/req',
+    'jaeger CPU %',
+    'machine busy %',
+    'errors',
+  ];
+  const body = rows.map((row) => [
+    OPERATION_LABELS[row.operation],
+    String(row.concurrency),
+    row.floor.requestsPerSecond.toFixed(0),
+    row.warren.requestsPerSecond.toFixed(0),
+    `${row.throughputRatioPercent.toFixed(1)}%`,
+    `${row.floor.p50Ms.toFixed(2)} / ${row.floor.p99Ms.toFixed(2)}`,
+    `${row.warren.p50Ms.toFixed(2)} / ${row.warren.p99Ms.toFixed(2)}`,
+    `${row.p99Ratio.toFixed(2)}x`,
+    `${row.floor.generatorCpuPercent.toFixed(0)} / ${row.warren.generatorCpuPercent.toFixed(0)}`,
+    `${row.floor.serverCpuMicrosPerRequest.toFixed(0)} / ${row.warren.serverCpuMicrosPerRequest.toFixed(0)}`,
+    row.warren.jaegerCpuPercent.toFixed(0),
+    `${row.floor.machineBusyPercent.toFixed(0)} / ${row.warren.machineBusyPercent.toFixed(0)}`,
+    `${row.floor.errors} / ${row.warren.errors}`,
+  ]);
+  const lines = [
+    `Full path (HTTP gateway -> RPC -> users worker -> PostgreSQL) against the floor (node:http + bare amqplib + pg),`,
+    `closed loop over keep-alive connections: ${config.seconds} s window per implementation and cell after ` +
+      `${config.warmupSeconds} s warm-up, floor and full path alternating in ${context.sliceSeconds.toFixed(2)} s ` +
+      `slices; ${roundsNote}`,
+    `Machine: ${machineDescription()}; ${context.brokerNote}`,
+    `Tracing: ${context.tracingNote}. Logging: info, to a file. Metrics: on. Rate limit: on (high limit).`,
+    ...Object.entries(config.serviceEnvironment).map(
+      ([service, variables]) =>
+        `Overridden for ${service}: ${Object.entries(variables)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')}`,
+    ),
+    '',
+    ...formatTable(header, body),
+    '',
+    'Pairs are floor / full path. "server CPU µs/req" adds the floor HTTP server and floor worker, or the gateway',
+    'and the users worker (RabbitMQ, PostgreSQL, Redis and Jaeger not included); "machine busy %" is all CPUs.',
+    'Server CPU µs/req by process: floor HTTP + floor worker | gateway + users worker',
+    ...rows.map((row) => {
+      const floor = row.floor.serverCpuMicrosPerRequestByProcess;
+      const full = row.warren.serverCpuMicrosPerRequestByProcess;
+      return (
+        `  ${OPERATION_LABELS[row.operation]} at ${row.concurrency}: ${floor.floorHttp?.toFixed(0)} + ` +
+        `${floor.floorWorker?.toFixed(0)} | ${full.gateway?.toFixed(0)} + ${full.users?.toFixed(0)}`
+      );
+    }),
+    ...warnings(rows),
+    '',
+    'Targets',
+    ...formatTargets(targets),
+  ];
+  return lines.join('\n');
+}
+
+export function formatTargets(targets: readonly TargetResult[]): string[] {
+  return targets.map((t) => `  ${t.description}: ${t.value} -> ${t.met ? 'met' : 'NOT MET'}`);
+}
+
+function warnings(rows: readonly ComparisonRow[]): string[] {
+  const lines: string[] = [];
+  for (const row of rows) {
+    for (const implementation of ['floor', 'warren'] as const) {
+      const figures = row[implementation];
+      if (figures.generatorCpuPercent >= BUSY_GENERATOR_CPU_PERCENT) {
+        lines.push(
+          `warning: the generator used ${figures.generatorCpuPercent.toFixed(0)}% of a core (${implementation}, ` +
+            `${row.operation} at ${row.concurrency}); that figure may be limited by the load generator.`,
+        );
+      }
+      if (figures.errors > 0) {
+        lines.push(
+          `warning: ${figures.errors} failed requests (${implementation}, ${row.operation} at ${row.concurrency}): ` +
+            figures.problems.join('; '),
+        );
+      }
+    }
+  }
+  return lines;
+}
+
+export function evaluateComparison(rows: readonly ComparisonRow[]): TargetResult[] {
+  const targets: TargetResult[] = [];
+  for (const row of rows) {
+    const label = `${OPERATION_LABELS[row.operation]} at concurrency ${row.concurrency}`;
+    if (THROUGHPUT_TARGET_CONCURRENCIES.includes(row.concurrency)) {
+      targets.push({
+        description: `full-path throughput >= ${MIN_THROUGHPUT_RATIO_PERCENT}% of floor, ${label}`,
+        value: `${row.throughputRatioPercent.toFixed(1)}%`,
+        met: row.throughputRatioPercent >= MIN_THROUGHPUT_RATIO_PERCENT,
+      });
+    }
+    targets.push({
+      description: `full-path p99 <= ${MAX_P99_RATIO}x floor p99, ${label}`,
+      value: `${row.p99Ratio.toFixed(2)}x (${row.warren.p99Ms.toFixed(2)} ms vs ${row.floor.p99Ms.toFixed(2)} ms)`,
+      met: row.p99Ratio <= MAX_P99_RATIO,
+    });
+    if (row.concurrency === P50_TARGET_CONCURRENCY) {
+      targets.push({
+        description: `full-path p50 < ${MAX_P50_MS} ms, ${label}`,
+        value: `${row.warren.p50Ms.toFixed(2)} ms`,
+        met: row.warren.p50Ms < MAX_P50_MS,
+      });
+    }
+  }
+  return targets;
+}

@@ -1,0 +1,134 @@
+/**
+ * The requests both implementations answer: POST /v1/users with a new user,
+ * GET /v1/users/:id of one that exists. Request bytes are built here, and
+ * every response is checked, so a wrong answer never counts as a request served.
+ */
+import type { HttpResponse } from './http-client';
+
+export type Implementation = 'floor' | 'warren';
+/** `mix` alternates creates and reads of users created earlier. */
+export type Operation = 'create' | 'get' | 'mix';
+/** What a response was: served, refused by load shedding (503 with Retry-After), or anything else. */
+export type Outcome = 'ok' | 'shed' | 'error';
+
+export const IMPLEMENTATIONS: readonly Implementation[] = ['floor', 'warren'];
+
+/** Domain of every e-mail the benchmark creates; each run adds its own id before it, so its rows can be deleted. */
+export const EMAIL_DOMAIN = 'bench.warren.invalid';
+const USER_NAME = 'Bench User';
+
+/** The SQL LIKE pattern of every e-mail a run created (seeded or through either implementation). */
+export function runEmailPattern(runId: string): string {
+  return `%.${runId}@${EMAIL_DOMAIN}`;
+}
+
+export function benchEmail(prefix: string, index: number, runId: string): string {
+  return `${prefix}${index}.${runId}@${EMAIL_DOMAIN}`;
+}
+
+/**
+ * Ids of users to read. The gateway caches reads, and a cached read never
+ * reaches the worker, so every id is read at most once through the gateway:
+ * each read is a cache miss that goes the whole way. The floor has no cache
+ * and may read an id again.
+ */
+export class UserIds {
+  private readonly ids: string[] = [];
+  private readonly cursors: Record<Implementation, number> = { floor: 0, warren: 0 };
+
+  add(id: string): void {
+    this.ids.push(id);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Ids not yet read through `implementation`. */
+  unread(implementation: Implementation): number {
+    return this.ids.length - this.cursors[implementation];
+  }
+
+  /** The next id for `implementation` to read, or undefined when the gateway has read them all. */
+  next(implementation: Implementation): string | undefined {
+    if (this.ids.length === 0) return undefined;
+    const cursor = this.cursors[implementation];
+    if (cursor >= this.ids.length && implementation === 'warren') return undefined;
+    this.cursors[implementation] = cursor + 1;
+    return this.ids[cursor % this.ids.length];
+  }
+}
+
+export interface PreparedRequest {
+  kind: 'create' | 'get';
+  bytes: Buffer;
+}
+
+export interface CheckedResponse {
+  outcome: Outcome;
+  /** What was wrong, for an error. */
+  problem?: string;
+}
+
+const ID_IN_BODY = /"id":"([0-9a-f-]{36})"/;
+
+/** Builds the requests of one run against one server, and checks their responses. */
+export class Workload {
+  private created = 0;
+  private mixTurn = 0;
+
+  constructor(
+    readonly implementation: Implementation,
+    private readonly host: string,
+    private readonly port: number,
+    private readonly runId: string,
+    private readonly ids: UserIds,
+  ) {}
+
+  /** The next request of `operation`; a read when there is no user left to read is an Error. */
+  next(operation: Operation): PreparedRequest | Error {
+    if (operation === 'create') return this.create();
+    if (operation === 'get') return this.get() ?? new Error('no user left to read: seed more (--seed-users)');
+    // Mix: every other request reads a user created earlier, when there is one unread.
+    if (this.mixTurn++ % 2 === 0) return this.create();
+    return this.get() ?? this.create();
+  }
+
+  check(request: PreparedRequest, response: HttpResponse): CheckedResponse {
+    const expected = request.kind === 'create' ? 201 : 200;
+    if (response.status === expected) {
+      if (request.kind === 'create') {
+        const id = ID_IN_BODY.exec(response.body.toString('latin1', 0, 120))?.[1];
+        if (!id) return { outcome: 'error', problem: `${expected} without a user id` };
+        this.ids.add(id);
+      } else if (this.implementation === 'warren' && response.headers.get('x-cache') !== 'miss') {
+        // A cache hit would skip RPC, the worker and the database: not the path being measured.
+        return { outcome: 'error', problem: `read with X-Cache ${response.headers.get('x-cache')}, not miss` };
+      }
+      return { outcome: 'ok' };
+    }
+    if (response.status === 503 && response.headers.has('retry-after')) return { outcome: 'shed' };
+    return {
+      outcome: 'error',
+      problem: `${response.status} ${response.body.toString('utf8', 0, Math.min(response.body.length, 200))}`,
+    };
+  }
+
+  private create(): PreparedRequest {
+    const email = benchEmail(this.implementation === 'floor' ? 'f' : 'w', this.created++, this.runId);
+    const body = JSON.stringify({ name: USER_NAME, email });
+    const head =
+      `POST /v1/users HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return { kind: 'create', bytes: Buffer.from(head + body) };
+  }
+
+  private get(): PreparedRequest | undefined {
+    const id = this.ids.next(this.implementation);
+    if (id === undefined) return undefined;
+    return {
+      kind: 'get',
+      bytes: Buffer.from(`GET /v1/users/${id} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n\r\n`),
+    };
+  }
+}

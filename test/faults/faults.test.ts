@@ -1,0 +1,296 @@
+import type { RunningService, Suite } from '@warren/launcher';
+import { auditDatabases } from './support/audit';
+import {
+  GATEWAY_RPC_TIMEOUT_MS,
+  opsUrls,
+  pids,
+  sleep,
+  startFaultSuite,
+  summaryTable,
+  waitUntilAllReady,
+  waitForWorkInFlight,
+  waitUntilNotReady,
+  type ScenarioFigures,
+} from './support/fault-suite';
+import { LoadDriver, summarize, type RequestRecord } from './support/load-driver';
+import { freePort, startPrivateServices, type PrivateServices } from './support/private-services';
+
+/**
+ * "Proved under faults": while a client keeps creating users and orders (each with its own Idempotency-Key, retried
+ * with the same key on 503/504/connection errors), one dependency or service at a time is stopped, killed or
+ * restarted. Afterwards every request that got a 201 has exactly one row, no request has two, the services
+ * recovered on their own, and the outage was answered quickly (503/504) instead of hanging.
+ *
+ * The scenarios run one after the other in this one file (they share private RabbitMQ, PostgreSQL and Redis
+ * servers, started here on free ports, and the machine's two cores): nothing here touches the shared servers of
+ * scripts/services.sh. Each prints a summary row; all rows are printed again at the end.
+ * Needs `npx tsc -b` first (the services run from dist/).
+ */
+
+jest.setTimeout(150_000);
+
+const LOG_PATH = `/tmp/warren-faults-${process.pid}.log`;
+/** Traffic before the fault, and after recovery. */
+const WARM_UP_MS = 3000;
+const AFTER_RECOVERY_MS = 3000;
+/** A request started this long after every /readyz is green again must succeed at its first attempt. */
+const SETTLE_MS = 1500;
+
+let services: PrivateServices;
+const figures: ScenarioFigures[] = [];
+
+beforeAll(async () => {
+  services = await startPrivateServices();
+  console.log(
+    `private servers: RabbitMQ ${services.rabbitmq.nodeName} amqp :${services.rabbitmq.amqpPort}, ` +
+      `PostgreSQL :${services.postgres.port}, Redis :${services.redis.port}; service logs in ${LOG_PATH}`,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  if (figures.length > 0) console.log(`fault tests, all scenarios:\n${summaryTable(figures)}`);
+  await services?.destroy();
+}, 120_000);
+
+/** driver.now() when the fault struck and when the party was back (started again), and back → all ready. */
+interface Measured {
+  downAt: number;
+  backAt: number;
+  recoveryMs: number;
+}
+
+interface ScenarioRun {
+  driver: LoadDriver;
+  records: RequestRecord[];
+  figures: ScenarioFigures;
+  /** driver.now() when the service or dependency was back, and when every /readyz was green again. */
+  backAt?: number | undefined;
+  readyAt?: number | undefined;
+}
+
+/**
+ * Runs the load driver against `gateways`, injects the fault after a warm-up, lets traffic run on after it, then
+ * stops the driver, audits both databases and prints the scenario's row. `fault` resolves with its measurements,
+ * if it takes them.
+ */
+async function runScenario(
+  scenario: string,
+  gateways: string[],
+  fault: (driver: LoadDriver) => Promise<Measured | void>,
+): Promise<ScenarioRun> {
+  const driver = new LoadDriver({ gateways, maxDurationMs: 90_000 }).start();
+  let measured: Measured | void;
+  try {
+    await sleep(WARM_UP_MS);
+    measured = await fault(driver);
+    await sleep(AFTER_RECOVERY_MS);
+  } finally {
+    await driver.stop();
+  }
+  const records = driver.records;
+  const row: ScenarioFigures = {
+    scenario,
+    load: summarize(records),
+    audit: await auditDatabases(services.postgres, driver.runId, records),
+    outageMs: measured ? measured.backAt - measured.downAt : undefined,
+    recoveryMs: measured?.recoveryMs,
+  };
+  figures.push(row);
+  console.log(`${scenario}:\n${summaryTable([row])}`);
+  const backAt = measured?.backAt;
+  return {
+    driver,
+    records,
+    figures: row,
+    backAt,
+    readyAt: backAt === undefined || measured?.recoveryMs === undefined ? undefined : backAt + measured.recoveryMs,
+  };
+}
+
+/** What every scenario must show: exactly-once rows, and every request ended 201 (retried with its key). */
+function expectExactlyOnce({ figures: { load, audit } }: ScenarioRun): void {
+  expect(audit.duplicated).toEqual([]);
+  expect(audit.missing).toEqual([]);
+  expect(audit.unkeyed).toEqual([]);
+  expect(load.requests).toBeGreaterThan(50);
+  expect(load.failed).toBe(0);
+  // 500s, 400s, 422s... would be bugs; client-side timeouts would mean a hang.
+  expect(load.otherStatuses).toBe(0);
+  expect(load.timeouts).toBe(0);
+}
+
+/** Requests started well after recovery succeed at their first attempt: nothing is left broken. */
+function expectHealthyAfter(run: ScenarioRun): void {
+  expect(run.readyAt).toBeDefined();
+  const late = run.records.filter((record) => record.attempts[0]!.at >= run.readyAt! + SETTLE_MS);
+  expect(late.length).toBeGreaterThan(20);
+  expect(late.filter((record) => record.attempts.length > 1 || record.final !== 201).map((r) => r.key)).toEqual([]);
+}
+
+/**
+ * The outage was answered with 503/504s rather than hanging: none later than the gateway's RPC deadline plus some
+ * slack for a busy shared machine (a hang would end at the driver's own 10 s limit, as a `timeout`, which must be 0).
+ */
+function expectPromptRefusals({ figures: { load } }: ScenarioRun): void {
+  expect(load.status503 + load.status504).toBeGreaterThan(0);
+  expect(load.maxFailureMs).toBeLessThan(GATEWAY_RPC_TIMEOUT_MS + 3000);
+}
+
+async function withSuite<T>(body: (suite: Suite) => Promise<T>): Promise<T> {
+  const suite = await startFaultSuite(services, LOG_PATH);
+  try {
+    return await body(suite);
+  } finally {
+    await suite.stop();
+  }
+}
+
+describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Redis)', () => {
+  it('1. RabbitMQ stops and starts again mid-stream: quick 503s, recovery without a restart, no duplicate', () =>
+    withSuite(async (suite) => {
+      const before = pids(suite);
+      const run = await runScenario('1 RabbitMQ restart', [suite.gatewayUrl], async (driver) => {
+        await waitForWorkInFlight(suite.opsUrl('users'), 'rpc_server_in_flight', 'users.create');
+        const downAt = driver.now();
+        await services.rabbitmq.stop();
+        await services.rabbitmq.start();
+        const backAt = driver.now();
+        return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 60_000) };
+      });
+      expectExactlyOnce(run);
+      expectPromptRefusals(run);
+      expectHealthyAfter(run);
+      expect(pids(suite)).toEqual(before);
+    }));
+
+  describe('2. a users worker is killed with SIGKILL mid-stream', () => {
+    let suite: Suite;
+    let replica: RunningService | undefined;
+    beforeAll(async () => {
+      suite = await startFaultSuite(services, LOG_PATH);
+    }, 120_000);
+    afterAll(async () => {
+      await suite?.stop();
+    }, 120_000);
+
+    it('(a) with a second replica running: its in-flight messages are redelivered to the replica and answered', async () => {
+      replica = await suite.startReplica('users', await freePort());
+      const redeliveredBefore = await redeliveries('users.create');
+      const run = await runScenario('2a kill -9 users, replica up', [suite.gatewayUrl], async () => {
+        await waitForWorkInFlight(suite.opsUrl('users'), 'rpc_server_in_flight', 'users.create');
+        expect(await suite.kill('users', 'SIGKILL')).toBe('SIGKILL');
+        await sleep(3000);
+      });
+      const redelivered = (await redeliveries('users.create')) - redeliveredBefore;
+      console.log(`users.create messages redelivered after the kill: ${redelivered}`);
+      expectExactlyOnce(run);
+      expect(redelivered).toBeGreaterThan(0);
+      // The replica answered every caller: nothing waited for a deadline.
+      expect(run.figures.load.status504).toBe(0);
+    });
+
+    it('(b) with no replica left: clean 503/504 until a replacement starts, then no duplicate', async () => {
+      const run = await runScenario('2b kill -9 users, none left', [suite.gatewayUrl], async (driver) => {
+        expect(replica).toBeDefined();
+        await waitForWorkInFlight(replica!.opsUrl, 'rpc_server_in_flight', 'users.create');
+        const downAt = driver.now();
+        expect(await suite.kill(replica!, 'SIGKILL')).toBe('SIGKILL');
+        await sleep(4000);
+        await suite.restart('users');
+        const backAt = driver.now();
+        return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 30_000) };
+      });
+      expectExactlyOnce(run);
+      expectPromptRefusals(run);
+      expectHealthyAfter(run);
+    });
+  });
+
+  it('3. PostgreSQL stops and starts again mid-stream: workers stay up (same pid), readyz recovers, no duplicate', () =>
+    withSuite(async (suite) => {
+      const before = pids(suite);
+      const run = await runScenario('3 PostgreSQL restart', [suite.gatewayUrl], async (driver) => {
+        await waitForWorkInFlight(suite.opsUrl('users'), 'rpc_server_in_flight', 'users.create');
+        const downAt = driver.now();
+        await services.postgres.stop();
+        const noticedMs = await waitUntilNotReady(opsUrls(suite, ['users', 'orders']), 10_000);
+        expect(noticedMs).not.toBeNull();
+        await sleep(3000);
+        await services.postgres.start();
+        const backAt = driver.now();
+        return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 30_000) };
+      });
+      expectExactlyOnce(run);
+      expectPromptRefusals(run);
+      expectHealthyAfter(run);
+      expect(pids(suite)).toEqual(before);
+    }));
+
+  it('4. Redis stops and starts again mid-stream: keyed requests get 503 meanwhile, none duplicated', () =>
+    withSuite(async (suite) => {
+      const before = pids(suite);
+      const run = await runScenario('4 Redis restart', [suite.gatewayUrl], async (driver) => {
+        await waitForWorkInFlight(suite.gatewayUrl, 'rpc_client_in_flight', 'users.create');
+        const downAt = driver.now();
+        await services.redis.stop();
+        await sleep(3000);
+        await services.redis.start();
+        const backAt = driver.now();
+        return { downAt, backAt, recoveryMs: await waitUntilRedisIsUsedAgain(suite.gatewayUrl) };
+      });
+      expectExactlyOnce(run);
+      expectPromptRefusals(run);
+      expectHealthyAfter(run);
+      expect(pids(suite)).toEqual(before);
+    }));
+
+  it('5. rolling restart of gateway, users and orders (replacement first, then SIGTERM): zero failed requests', () =>
+    withSuite(async (suite) => {
+      const exits: Record<string, number | string | null> = {};
+      const run = await runScenario('5 rolling restart', [suite.gatewayUrl], async (driver) => {
+        // The gateway: a second one joins the rotation, the first drains while still in it, then leaves it.
+        const gateway = await suite.startReplica('gateway', await freePort());
+        driver.setGateways([suite.gatewayUrl, gateway.opsUrl]);
+        await sleep(1000);
+        await waitForWorkInFlight(suite.gatewayUrl, 'rpc_client_in_flight', 'users.create');
+        exits.gateway = await suite.kill('gateway', 'SIGTERM');
+        driver.setGateways([gateway.opsUrl]);
+        for (const worker of ['users', 'orders'] as const) {
+          await suite.startReplica(worker, await freePort());
+          await sleep(1000);
+          await waitForWorkInFlight(suite.opsUrl(worker), 'rpc_server_in_flight', `${worker}.create`);
+          exits[worker] = await suite.kill(worker, 'SIGTERM');
+        }
+      });
+      console.log(`rolling restart exit codes: ${JSON.stringify(exits)}`);
+      expect(exits).toEqual({ gateway: 0, users: 0, orders: 0 });
+      expectExactlyOnce(run);
+      // Graceful drain: no request was refused or timed out on the way; only connections to a closed port are retried.
+      expect(run.figures.load.status503).toBe(0);
+      expect(run.figures.load.status504).toBe(0);
+      // A 409 "in progress" would mean a request lost in flight by a gateway that went away.
+      expect(run.figures.load.status409).toBe(0);
+    }));
+});
+
+/** How many times the broker has redelivered messages of a queue (management API). */
+async function redeliveries(queue: string): Promise<number> {
+  const stats = await services.rabbitmq.queueStats(queue);
+  return stats?.redelivered ?? 0;
+}
+
+/** Polls the gateway's /readyz until it reports Redis up again; resolves with the milliseconds it took. */
+async function waitUntilRedisIsUsedAgain(gatewayUrl: string, timeoutMs = 30_000): Promise<number> {
+  const startedAt = Date.now();
+  while (Date.now() - startedAt < timeoutMs) {
+    try {
+      const response = await fetch(`${gatewayUrl}/readyz`, { signal: AbortSignal.timeout(2500) });
+      const body = (await response.json()) as { redis?: string };
+      if (response.ok && body.redis === 'up') return Date.now() - startedAt;
+    } catch {
+      // not answering: keep polling
+    }
+    await sleep(100);
+  }
+  throw new Error(`the gateway did not see Redis again within ${timeoutMs} ms`);
+}
