@@ -1,6 +1,14 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHILD_ROLES, type ChildRole } from './roles';
+import {
+  HelpRequested,
+  UsageError,
+  positiveNumber,
+  nonNegativeNumber,
+  positiveInteger,
+  nonNegativeInteger,
+} from '../command-line';
 
 export type Mode = 'compare' | 'soak' | 'stress';
 export type TracesSetting = 'jaeger' | 'none';
@@ -67,9 +75,6 @@ export const USAGE = `usage: npm run bench -- [options]   (node packages/bench/d
   --json              also print one final line with every figure as JSON
 Environment: AMQP_URL, RABBITMQ_MANAGEMENT_URL, USERS_DATABASE_URL, REDIS_URL (local defaults); all on loopback.`;
 
-export class UsageError extends Error {}
-export class HelpRequested extends UsageError {}
-
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
   const { values } = parse(argv);
   if (values.help) throw new HelpRequested('');
@@ -83,14 +88,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (traces !== 'jaeger' && traces !== 'none') throw new UsageError(`--traces must be jaeger or none, not ${traces}`);
   const config: FullPathConfig = {
     mode: values.soak ? 'soak' : values.stress ? 'stress' : 'compare',
-    seconds: positive('--seconds', values.seconds),
-    warmupSeconds: nonNegative('--warmup-seconds', values['warmup-seconds']),
+    seconds: positiveNumber('--seconds', values.seconds),
+    warmupSeconds: nonNegativeNumber('--warmup-seconds', values['warmup-seconds']),
     rounds: positiveInteger('--rounds', values.rounds),
     concurrencies: concurrencyList(values.concurrency),
     json: values.json,
-    soakSeconds: positive('--soak-seconds', values['soak-seconds']),
-    soakRate: values['soak-rate'] === undefined ? undefined : positive('--soak-rate', values['soak-rate']),
-    stressSeconds: positive('--stress-seconds', values['stress-seconds']),
+    soakSeconds: positiveNumber('--soak-seconds', values['soak-seconds']),
+    soakRate: values['soak-rate'] === undefined ? undefined : positiveNumber('--soak-rate', values['soak-rate']),
+    stressSeconds: positiveNumber('--stress-seconds', values['stress-seconds']),
     maxInFlight:
       values['max-in-flight'] === undefined ? undefined : positiveInteger('--max-in-flight', values['max-in-flight']),
     traces,
@@ -175,26 +180,4 @@ function concurrencyList(text: string): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-function positive(flag: string, text: string): number {
-  const value = Number(text);
-  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be a positive number, not ${text}`);
-  return value;
-}
-
-function nonNegative(flag: string, text: string): number {
-  const value = Number(text);
-  if (!(value >= 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be zero or more, not ${text}`);
-  return value;
-}
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive integer, not ${text}`);
-  return value;
-}
-
-function nonNegativeInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${flag} must be zero or more, not ${text}`);
-  return value;
-}
+export { HelpRequested, UsageError };

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { HelpRequested, UsageError, positiveNumber, nonNegativeNumber, positiveInteger } from '../command-line';
 
 /** Which half of the benchmark this process plays; see rpc-bench.ts. */
 export type Role = 'generator' | 'server';
@@ -36,12 +37,6 @@ export const USAGE = `usage: node packages/bench/dist/rpc-bench.js [--seconds N]
   --warmup-seconds N  calls made and discarded before each window (default 1)
   --json              also print one final line with every figure as JSON
 Environment: AMQP_URL (default ${DEFAULT_AMQP_URL}); the broker must be on loopback.`;
-
-/** Bad command line; the message is followed by the usage text. */
-export class UsageError extends Error {}
-
-/** --help: print the usage text and nothing else. */
-export class HelpRequested extends UsageError {}
 
 /** Parses argv and the environment once; throws with a readable message on anything invalid. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
@@ -107,20 +102,4 @@ function serverQueues(warren: string | undefined, floor: string | undefined): Be
   return { warren, floor };
 }
 
-function positiveNumber(flag: string, text: string): number {
-  const value = Number(text);
-  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be a positive number, not ${text}`);
-  return value;
-}
-
-function nonNegativeNumber(flag: string, text: string): number {
-  const value = Number(text);
-  if (!(value >= 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be zero or more, not ${text}`);
-  return value;
-}
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive integer, not ${text}`);
-  return value;
-}
+export { HelpRequested, UsageError };
