@@ -15,7 +15,6 @@ import {
 } from '@warren/service-kit';
 import { shutdownTelemetry } from '@warren/telemetry';
 import { loadConfig } from './config';
-
 import { createUsersRepository } from './db/users-repository';
 import { registerUsersHandlers } from './handlers/users-handlers';
 
