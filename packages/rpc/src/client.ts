@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
-import { openRecoveringConnection, type ConnectionOptions } from './connection';
+import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
+import { beforeDeadline, effectiveDeadline, settlesWithin } from './deadline';
 import { DEADLINE_HEADER, DIRECT_REPLY_QUEUE, JSON_CONTENT_TYPE, decodeReply } from './envelope';
 import { RpcAbortedError, RpcError, RpcNoRouteError, RpcTimeoutError, RpcUnavailableError } from './errors';
 import { silentLogger, type RpcLogger } from './logger';
@@ -11,18 +12,33 @@ import type { RouteDefinition, RouteReply, RouteRequest } from './route';
 import { endSpan, startClientSpan } from './tracing';
 
 export interface RpcClientOptions extends ConnectionOptions {
-  /** Deadline of a call that names none. */
+  /** How long a call waits for its reply when it names no `timeoutMs` (default 5000 ms). */
   defaultTimeoutMs?: number;
+  /** How long `routeStatus` waits when it names no `timeoutMs` (default 1000 ms). */
+  routeStatusTimeoutMs?: number;
   logger?: RpcLogger;
   /** Where the RPC metrics are registered; prom-client's default registry when omitted. */
   registry?: Registry;
 }
 
 export interface CallOptions {
+  /** How long the call may take from now (default: the client's `defaultTimeoutMs`). */
   timeoutMs?: number;
+  /**
+   * Epoch ms by which the call is over, whatever it waits on: the deadline of the request it serves (taken when
+   * the gateway accepted it, or a worker's incoming one), so time already spent counts. The earlier of this and
+   * `timeoutMs` wins. Past it, a call not yet sent is refused as `unavailable`, a sent one ends `deadline_exceeded`.
+   */
+  deadline?: number;
   signal?: AbortSignal;
   /** Extra AMQP headers, for example a request id; trace context is added by the client. */
   headers?: Record<string, string>;
+}
+
+/** How long `routeStatus` may wait: the earlier of the two wins, as for a call. */
+export interface RouteStatusOptions {
+  timeoutMs?: number;
+  deadline?: number;
 }
 
 export interface RouteStatus {
@@ -102,23 +118,24 @@ export class RpcClient {
     return this.send(route.name, payload, options) as Promise<RouteReply<Route>>;
   }
 
-  /** Whether a route's queue exists and how many consumers and ready messages it has. */
-  async routeStatus(routeName: string): Promise<RouteStatus> {
-    if (!this.connection || !this.channel) throw new RpcUnavailableError('not connected to the broker');
-    // A passive declare of a missing queue closes its channel, so it gets a channel of its own.
-    const probe: Channel = await this.connection.createChannel();
-    probe.on('error', () => undefined);
-    try {
-      const queue = await probe.checkQueue(routeName);
-      return { exists: true, consumers: queue.consumerCount, messages: queue.messageCount };
-    } catch {
-      return { exists: false, consumers: 0, messages: 0 };
-    } finally {
-      await probe.close().catch(() => undefined);
-    }
+  /**
+   * Whether a route's queue exists and how many consumers and ready messages it has. Ends by its deadline with an
+   * RpcTimeoutError whatever the broker does (a probe channel that opens later is closed then); `unavailable` when
+   * there is no connection or the broker fails the probe.
+   */
+  routeStatus(routeName: string, options: RouteStatusOptions = {}): Promise<RouteStatus> {
+    const connection = this.connection;
+    if (!connection || !this.channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
+    const timeoutMs = options.timeoutMs ?? this.options.routeStatusTimeoutMs ?? 1000;
+    const deadline = effectiveDeadline(Date.now(), timeoutMs, options.deadline);
+    return beforeDeadline(
+      probeQueue(connection, routeName),
+      deadline,
+      () => new RpcTimeoutError(`the broker on the status of ${routeName}`, timeoutMs),
+    );
   }
 
-  /** Rejects every pending call and closes the connection. */
+  /** Rejects every pending call and closes the connection, waiting at most `closeTimeoutMs` for the broker. */
   async close(): Promise<void> {
     this.closed = true;
     this.metrics.clientInFlightSources.delete(this.inFlightByRoute);
@@ -126,7 +143,7 @@ export class RpcClient {
     const connection = this.connection;
     this.connection = null;
     this.channel = null;
-    await connection?.close().catch(() => undefined);
+    if (connection) await settlesWithin(connection.close(), this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
   }
 
   private send(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
@@ -134,8 +151,12 @@ export class RpcClient {
     if (!channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new RpcAbortedError(route, signal.reason));
-    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-    if (!(timeoutMs > 0)) return Promise.reject(new RpcTimeoutError(route, 0));
+    const now = Date.now();
+    const deadline = effectiveDeadline(now, options.timeoutMs ?? this.defaultTimeoutMs, options.deadline);
+    const timeoutMs = deadline - now;
+    if (!(timeoutMs > 0)) {
+      return Promise.reject(new RpcUnavailableError(`the deadline of a call to ${route} passed before it was sent`));
+    }
 
     let body: Buffer;
     try {
@@ -145,7 +166,6 @@ export class RpcClient {
     }
 
     const correlationId = `${this.idPrefix}.${(this.nextId++).toString(36)}`;
-    const deadline = Date.now() + timeoutMs;
     const headers: Record<string, unknown> = { ...options.headers, [DEADLINE_HEADER]: deadline };
     const span = startClientSpan(route, correlationId, headers);
 
@@ -254,5 +274,28 @@ export class RpcClient {
 
   private failAll(error: RpcUnavailableError): void {
     for (const correlationId of [...this.pending.keys()]) this.settle(correlationId, 'unavailable', error);
+  }
+}
+
+const NOT_FOUND = 404;
+
+/** A queue's counts from a passive declare, on a channel of its own (a missing queue closes the channel). */
+async function probeQueue(connection: RecoveringChannelModel, routeName: string): Promise<RouteStatus> {
+  let probe: Channel;
+  try {
+    probe = await connection.createChannel();
+  } catch (cause) {
+    throw new RpcUnavailableError(`could not open a channel to probe ${routeName}`, { cause });
+  }
+  probe.on('error', () => undefined);
+  try {
+    const queue = await probe.checkQueue(routeName);
+    return { exists: true, consumers: queue.consumerCount, messages: queue.messageCount };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === NOT_FOUND) return { exists: false, consumers: 0, messages: 0 };
+    throw new RpcUnavailableError(`could not probe ${routeName}`, { cause: error });
+  } finally {
+    // Not awaited: nobody waits on a broker that is slow to confirm a close.
+    probe.close().catch(() => undefined);
   }
 }

@@ -6,12 +6,27 @@ export interface ConnectionOptions {
   url: string;
   /** Shown in the broker's management UI; also lets tests find and close this connection. */
   connectionName: string;
-  /** First reconnect delay; later ones double up to `maxReconnectDelayMs`, with 20% jitter. */
+  /** First reconnect delay (default 100 ms); later ones double up to `maxReconnectDelayMs`, with 20% jitter. */
   initialReconnectDelayMs?: number;
+  /** Cap of the reconnect delay (default 5000 ms). */
   maxReconnectDelayMs?: number;
-  /** AMQP heartbeat in seconds; a dead peer is noticed within about two of them. */
+  /**
+   * AMQP heartbeat in seconds (default 10): a broker that stops answering on an open connection is noticed within
+   * about two of them. Calls do not wait for that: each ends at its own deadline.
+   */
   heartbeatSeconds?: number;
+  /**
+   * Longest wait for one connection attempt, TCP connect and AMQP handshake together (default 5000 ms). A broker
+   * whose host accepts the socket but never answers (a paused or stopped process) would otherwise hold the
+   * reconnect loop forever.
+   */
+  connectTimeoutMs?: number;
+  /** Longest wait, at `close()`, for the broker to confirm each close (default 2000 ms); then it is not waited for. */
+  closeTimeoutMs?: number;
 }
+
+/** The defaults of the connection options that other modules also use. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
 
 export interface ConnectionHooks {
   /** Runs on every (re)connect before the connection counts as up; a throw makes it retry. */
@@ -35,6 +50,7 @@ export async function openRecoveringConnection(
   const connection = await connect(url.toString(), {
     // Without it, Nagle's algorithm holds small frames back and a loopback round trip costs ~40 ms.
     noDelay: true,
+    timeout: options.connectTimeoutMs ?? 5000,
     clientProperties: { connection_name: options.connectionName },
     recovery: {
       initialDelay: options.initialReconnectDelayMs ?? 100,

@@ -1,5 +1,12 @@
-export { RpcClient, type CallOptions, type RouteStatus, type RpcClientOptions } from './client';
+export {
+  RpcClient,
+  type CallOptions,
+  type RouteStatus,
+  type RouteStatusOptions,
+  type RpcClientOptions,
+} from './client';
 export type { ConnectionOptions } from './connection';
+export { beforeDeadline, effectiveDeadline } from './deadline';
 export { DEADLINE_HEADER } from './envelope';
 export {
   RpcAbortedError,

@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
-import { openRecoveringConnection, type ConnectionOptions } from './connection';
+import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
+import { settlesWithin } from './deadline';
 import { DEADLINE_HEADER, JSON_CONTENT_TYPE, encodeError, encodeResult } from './envelope';
 import { RpcError } from './errors';
 import { silentLogger, type RpcLogger } from './logger';
@@ -11,7 +12,7 @@ import { context, endSpan, startServerSpan } from './tracing';
 export interface RpcServerOptions extends ConnectionOptions {
   logger?: RpcLogger;
   registry?: Registry;
-  /** How long `close()` lets in-flight handlers finish. */
+  /** How long `close()` lets in-flight handlers finish (default 10000 ms). */
   drainTimeoutMs?: number;
   /** `quorum` (replicated, the default) or `classic`. */
   queueType?: 'quorum' | 'classic';
@@ -128,14 +129,17 @@ export class RpcServer {
   /**
    * Stops consuming, lets in-flight handlers finish within the drain timeout,
    * then closes the connection. Unfinished messages are redelivered elsewhere.
+   * Each wait on the broker is bounded by `closeTimeoutMs`: a broker that does
+   * not answer does not hold the shutdown.
    */
   async close(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    const closeTimeoutMs = this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     await Promise.all(
       [...this.bindings.values()].map(async (binding) => {
         if (binding.channel && binding.consumerTag)
-          await binding.channel.cancel(binding.consumerTag).catch(() => undefined);
+          await settlesWithin(binding.channel.cancel(binding.consumerTag), closeTimeoutMs);
         binding.consumerTag = null;
       }),
     );
@@ -150,12 +154,16 @@ export class RpcServer {
       if (!drained) this.logger.warn({ inFlight: this.inFlight, drainTimeoutMs }, 'rpc server drain timed out');
     }
     // Closing each channel first flushes its replies and acks: a connection close can overtake them.
-    await Promise.all([...this.bindings.values()].map((binding) => binding.channel?.close().catch(() => undefined)));
+    await Promise.all(
+      [...this.bindings.values()].map((binding) =>
+        binding.channel ? settlesWithin(binding.channel.close(), closeTimeoutMs) : undefined,
+      ),
+    );
     const connection = this.connection;
     this.connection = null;
     this.forgetChannels();
     this.metrics.serverInFlightSources.delete(this.inFlightByRoute);
-    await connection?.close().catch(() => undefined);
+    if (connection) await settlesWithin(connection.close(), closeTimeoutMs);
   }
 
   private async setUpConsumers(model: ChannelModel): Promise<void> {

@@ -14,6 +14,7 @@ import { createReadinessProbe, healthz, readyz } from './health';
 import { idempotency } from './middleware/idempotency';
 import { metricsMiddleware, registerRedisGauge } from './middleware/metrics';
 import { createRateLimiter } from './middleware/rate-limit';
+import { requestDeadline } from './middleware/request-deadline';
 import { requestId } from './middleware/request-id';
 import { jsonBody } from './middleware/validation';
 import { docsRouter } from './openapi/docs-page';
@@ -89,8 +90,9 @@ export function createApp(deps: AppDependencies): Express {
     );
   }
   const admission = new RpcAdmission(config.maxInFlightRpc, registry);
-  // Load shedding on arrival, before the access log and everything else a request costs (see RpcAdmission).
-  app.use('/v1', admission.shedOnArrival());
+  // The deadline starts when the request is accepted; then load shedding on arrival, before the access log and
+  // everything else a request costs (see RpcAdmission).
+  app.use('/v1', requestDeadline(config.rpcTimeoutMs), admission.shedOnArrival());
   app.use(
     pinoHttp({
       logger,

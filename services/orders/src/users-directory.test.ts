@@ -7,25 +7,9 @@ import {
   RpcUnavailableError,
 } from '@warren/rpc';
 import { UnknownUserError, UsersServiceUnavailableError } from './errors';
-import { forwardedHeaders, nestedCallTimeoutMs, translateUsersError } from './users-directory';
+import { forwardedHeaders, translateUsersError } from './users-directory';
 
 const userId = '0190f3b8-6e1a-7c8e-9d2a-1b2c3d4e5f60';
-
-describe('nestedCallTimeoutMs', () => {
-  it('uses the cap when the caller has no deadline', () => {
-    expect(nestedCallTimeoutMs(2000, undefined, 1_000)).toBe(2000);
-  });
-
-  it('uses what is left of the caller deadline when that is shorter than the cap', () => {
-    expect(nestedCallTimeoutMs(2000, 1_500, 1_000)).toBe(500);
-    expect(nestedCallTimeoutMs(2000, 10_000, 1_000)).toBe(2000);
-  });
-
-  it('is not positive once the deadline has passed, so the call fails at once', () => {
-    expect(nestedCallTimeoutMs(2000, 1_000, 1_000)).toBe(0);
-    expect(nestedCallTimeoutMs(2000, 900, 1_000)).toBeLessThan(0);
-  });
-});
 
 describe('forwardedHeaders', () => {
   it('forwards the request id and nothing else', () => {

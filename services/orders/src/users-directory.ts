@@ -18,11 +18,6 @@ export interface UsersDirectoryOptions {
 const REQUEST_ID_HEADER = RPC_HEADERS.requestId;
 const USERS_DOWN_CODES: ReadonlySet<string> = new Set(['unavailable', 'deadline_exceeded', 'no_route']);
 
-/** The timeout of a nested call: the cap, or what is left of the caller's deadline when that is less. */
-export function nestedCallTimeoutMs(capMs: number, deadline: number | undefined, now: number): number {
-  return deadline === undefined ? capMs : Math.min(capMs, deadline - now);
-}
-
 /** The headers a nested call forwards: the request id when the caller sent one. */
 export function forwardedHeaders(headers: CallerContext['headers']): Record<string, string> {
   const requestId = headers[REQUEST_ID_HEADER];
@@ -56,9 +51,13 @@ export class UsersDirectory {
 
   /** Resolves when the user exists; UnknownUserError when it does not, UsersServiceUnavailableError when nobody can say. */
   async assertUserExists(userId: string, caller: CallerContext): Promise<void> {
-    const timeoutMs = nestedCallTimeoutMs(this.timeoutMs, caller.deadline, Date.now());
     try {
-      await this.client.call(this.route, { id: userId }, { timeoutMs, headers: forwardedHeaders(caller.headers) });
+      // The caller's deadline bounds the nested call too: nobody waits for a reply after it.
+      await this.client.call(
+        this.route,
+        { id: userId },
+        { timeoutMs: this.timeoutMs, deadline: caller.deadline, headers: forwardedHeaders(caller.headers) },
+      );
     } catch (error) {
       throw translateUsersError(userId, error);
     }

@@ -51,8 +51,29 @@ describe('RouteAvailability', () => {
   it('lets the call go ahead when the count cannot be known', async () => {
     await expect(new RouteAvailability(fakeRpc(() => 'throw').rpc).assertServed('a.b')).resolves.toBeUndefined();
     await expect(new RouteAvailability(fakeRpc(() => 0, false).rpc).assertServed('a.b')).resolves.toBeUndefined();
+  });
+
+  it('passes its probe timeout to routeStatus, which bounds the probe', async () => {
+    const seen: unknown[] = [];
+    const rpc = {
+      isConnected: true,
+      routeStatus: (_name: string, options: unknown) => {
+        seen.push(options);
+        return Promise.resolve({ exists: true, consumers: 1, messages: 0 });
+      },
+    } as unknown as GatewayRpcClient;
+    await new RouteAvailability(rpc, 1000, 250).consumers('a.b');
+    expect(seen).toEqual([{ timeoutMs: 250 }]);
+  });
+
+  it("waits for a route's first answer no later than the caller's deadline", async () => {
     const hanging = fakeRpc(() => new Promise<number>(() => undefined));
-    await expect(new RouteAvailability(hanging.rpc, 1000, 20).consumers('a.b')).resolves.toBeUndefined();
+    const availability = new RouteAvailability(hanging.rpc);
+    const startedAt = Date.now();
+    await expect(availability.consumers('a.b', startedAt + 30)).resolves.toBeUndefined();
+    await expect(availability.assertServed('a.b', Date.now() - 1)).resolves.toBeUndefined();
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    expect(hanging.probes).toEqual(['a.b']);
   });
 
   it('shares one probe between concurrent callers', async () => {

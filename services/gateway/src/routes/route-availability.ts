@@ -1,4 +1,4 @@
-import { RpcUnavailableError } from '@warren/rpc';
+import { beforeDeadline, RpcUnavailableError } from '@warren/rpc';
 import type { GatewayRpcClient } from './gateway-routes';
 
 interface Entry {
@@ -13,33 +13,41 @@ interface Entry {
  *
  * A durable queue with no consumer accepts a message and keeps it until its
  * deadline, so without this check a call to a stopped worker would wait for its
- * full timeout; with it the gateway answers 503 at once.
+ * full timeout; with it the gateway answers 503 at once. A probe is bounded by
+ * `probeTimeoutMs` (RpcClient.routeStatus), and a caller waiting for a route's
+ * first answer waits no later than its own deadline.
  */
 export class RouteAvailability {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
     private readonly rpc: GatewayRpcClient,
+    /** How long a count is served before it is fetched again (default 1000 ms). */
     private readonly ttlMs = 1000,
+    /** Longest wait for one probe (default 1000 ms). */
     private readonly probeTimeoutMs = 1000,
   ) {}
 
-  /** The route's consumer count, or undefined when it cannot be known right now. */
-  async consumers(routeName: string): Promise<number | undefined> {
+  /** The route's consumer count, or undefined when it cannot be known right now (or by `deadline`, epoch ms). */
+  async consumers(routeName: string, deadline?: number): Promise<number | undefined> {
     let entry = this.entries.get(routeName);
     if (!entry) {
       entry = { at: 0, consumers: undefined, refreshing: undefined };
       this.entries.set(routeName, entry);
     }
     // Only the very first answer is waited for; afterwards the last known one serves while a fresh one comes.
-    if (entry.at === 0) return this.refresh(routeName, entry);
+    if (entry.at === 0) {
+      const first = this.refresh(routeName, entry);
+      if (deadline === undefined) return first;
+      return beforeDeadline(first, deadline, () => new Error('deadline')).catch(() => undefined);
+    }
     if (Date.now() - entry.at >= this.ttlMs) void this.refresh(routeName, entry);
     return entry.consumers;
   }
 
   /** Throws a retriable `unavailable` error when the route is known to have no consumer. */
-  async assertServed(routeName: string): Promise<void> {
-    if ((await this.consumers(routeName)) === 0) {
+  async assertServed(routeName: string, deadline?: number): Promise<void> {
+    if ((await this.consumers(routeName, deadline)) === 0) {
       throw new RpcUnavailableError(`no consumer is serving ${routeName}`);
     }
   }
@@ -58,16 +66,10 @@ export class RouteAvailability {
 
   private async probe(routeName: string): Promise<number | undefined> {
     if (!this.rpc.isConnected) return undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        this.rpc.routeStatus(routeName).then((status) => status.consumers),
-        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.probeTimeoutMs))),
-      ]);
+      return (await this.rpc.routeStatus(routeName, { timeoutMs: this.probeTimeoutMs })).consumers;
     } catch {
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Request, RequestHandler, Router } from 'express';
 import { MethodNotAllowedError } from '../errors/http-errors';
 import { IDEMPOTENCY_KEY_HEADER } from '../middleware/idempotency';
 import { captureRoute } from '../middleware/metrics';
+import { deadlineOf } from '../middleware/request-deadline';
 import type { GatewayRoutes, GatewayRpcClient } from './gateway-routes';
 import type { RouteAvailability } from './route-availability';
 import type { RpcAdmission } from './rpc-admission';
@@ -26,7 +27,8 @@ export interface RouteContext {
 
 /**
  * Calls a route on behalf of an HTTP request, passing its request id and Idempotency-Key along; shed with
- * a 503 when MAX_IN_FLIGHT_RPC calls are already in flight.
+ * a 503 when MAX_IN_FLIGHT_RPC calls are already in flight. Every wait ends by the request's deadline: past it,
+ * a call not yet sent is a 503 (nothing was asked of the worker), a sent one a 504.
  */
 export function callRoute<Route extends RouteDefinition>(
   context: RouteContext,
@@ -34,15 +36,16 @@ export function callRoute<Route extends RouteDefinition>(
   route: Route,
   payload: RouteRequest<Route>,
 ): Promise<RouteReply<Route>> {
+  const deadline = deadlineOf(req);
   return context.admission.run(route.name, async () => {
-    await context.availability.assertServed(route.name);
+    await context.availability.assertServed(route.name, deadline);
     const headers: Record<string, string> = { [RPC_HEADERS.requestId]: String(req.id) };
     const idempotencyKey = req.get(IDEMPOTENCY_KEY_HEADER);
     if (idempotencyKey !== undefined) headers[RPC_HEADERS.idempotencyKey] = idempotencyKey;
     // The request id goes as baggage too (the RPC client injects it with the trace context), whatever
     // middleware ran before: it is what puts `requestId` on the workers' log lines.
     return withRequestId(String(req.id), () =>
-      context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, headers }),
+      context.rpc.call(route, payload, { timeoutMs: context.rpcTimeoutMs, deadline, headers }),
     );
   });
 }

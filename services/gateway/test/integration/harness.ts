@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Order, OrderItem, User } from '@warren/contracts';
-import { defineRoute, RpcClient, RpcError, RpcServer, type HandlerContext } from '@warren/rpc';
+import { defineRoute, RpcClient, RpcError, RpcServer, type HandlerContext, type RpcClientOptions } from '@warren/rpc';
 import { createLogger } from '@warren/service-kit';
 import { connect } from 'amqplib';
 import type { Express } from 'express';
@@ -248,13 +248,15 @@ export async function startGateway(
     config?: Partial<AppConfig>;
     redisUrl?: string;
     readinessCacheMs?: number;
+    /** Options of the gateway's RpcClient, e.g. a `url` through a proxy. */
+    rpc?: Partial<RpcClientOptions>;
   } = {},
 ): Promise<TestGateway> {
   const registry = new Registry();
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const redis = createRedis(redisUrl, logger);
   if (redisUrl !== DEAD_REDIS_URL) await redisReady(redis);
-  const rpc = new RpcClient({ url: AMQP_URL, connectionName: uniqueName('gwtest-client'), registry });
+  const rpc = new RpcClient({ url: AMQP_URL, connectionName: uniqueName('gwtest-client'), registry, ...options.rpc });
   await rpc.start();
   const redisKeyPrefix = `${uniqueName('gwtest')}:`;
   const app = createApp({
