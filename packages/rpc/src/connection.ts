@@ -25,7 +25,7 @@ export interface ConnectionOptions {
   closeTimeoutMs?: number;
 }
 
-/** The defaults of the connection options that other modules also use. */
+/** The default of `closeTimeoutMs`, which the client and the server both apply. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
 
 export interface ConnectionHooks {

@@ -6,7 +6,7 @@ export {
   type RpcClientOptions,
 } from './client';
 export type { ConnectionOptions } from './connection';
-export { beforeDeadline, effectiveDeadline } from './deadline';
+export { beforeDeadline } from './deadline';
 export { DEADLINE_HEADER } from './envelope';
 export {
   RpcAbortedError,
