@@ -181,7 +181,12 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
         expect(await suite.kill('users', 'SIGKILL')).toBe('SIGKILL');
         await sleep(3000);
       });
-      const redelivered = (await redeliveries('users.create')) - redeliveredBefore;
+      // The broker's queue statistics are sampled (every second on the private node), so they are polled.
+      let redelivered = 0;
+      for (const until = Date.now() + 15_000; Date.now() < until; await sleep(250)) {
+        redelivered = (await redeliveries('users.create')) - redeliveredBefore;
+        if (redelivered > 0) break;
+      }
       console.log(`users.create messages redelivered after the kill: ${redelivered}`);
       expectExactlyOnce(run);
       expect(redelivered).toBeGreaterThan(0);

@@ -74,6 +74,8 @@ export class PrivateRabbitMQ {
         `management.tcp.port = ${managementPort}`,
         // A restart test must not wait for an fsync-heavy disk check or trip the shared disk alarm threshold.
         'disk_free_limit.absolute = 50MB',
+        // Queue statistics (the redelivery counts the kill test reads) every second rather than every 5 s.
+        'collect_statistics_interval = 1000',
         '',
       ].join('\n'),
     );
