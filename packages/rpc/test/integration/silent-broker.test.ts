@@ -38,7 +38,10 @@ async function timed(work: Promise<unknown>): Promise<{ ms: number; outcome: str
 describe('when the broker stops answering without closing the connection', () => {
   let pair: Awaited<ReturnType<typeof startEchoPair>>;
   let proxy: SilentBrokerProxy;
+  // Everything a test opens is closed after it, whatever it asserted: a recovering connection left open would keep
+  // jest from exiting.
   const clients: RpcClient[] = [];
+  const servers: RpcServer[] = [];
 
   /** A client whose connection goes through the proxy. */
   async function silencedClient(options: Partial<RpcClientOptions> = {}): Promise<RpcClient> {
@@ -65,6 +68,7 @@ describe('when the broker stops answering without closing the connection', () =>
   afterEach(async () => {
     proxy.restore();
     await Promise.all(clients.splice(0).map((client) => client.close()));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
     await proxy.close();
     await pair.stop();
   });
@@ -155,6 +159,7 @@ describe('when the broker stops answering without closing the connection', () =>
       nestedEnded.push(result);
       throw new RpcUnavailableError('users did not answer');
     });
+    servers.push(server);
     await server.start();
     try {
       proxy.silence();
@@ -183,6 +188,7 @@ describe('when the broker stops answering without closing the connection', () =>
     });
     const route = defineRoute(uniqueName('test.silent'), echoSchemas);
     server.handle(route, ({ text }) => ({ text, pid: process.pid }));
+    servers.push(server);
     await server.start();
     proxy.silence();
     // Sent into the silence: it can only end through close().
