@@ -171,7 +171,7 @@ export class PrivateRabbitMQ {
       await connection.close().catch(() => undefined);
       return true;
     } catch (error) {
-      return !this.initialized && /ACCESS_REFUSED|403/.test(String((error as Error).message));
+      return !this.initialized && /ACCESS.REFUSED/.test(String((error as Error).message));
     }
   }
 
