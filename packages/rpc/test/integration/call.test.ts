@@ -34,6 +34,23 @@ describe('RpcClient.call against a real broker', () => {
     expect(await metricValue(pair.registry, 'rpc_client_in_flight', { route: pair.route.name })).toBe(0);
   });
 
+  it("reports a route's consumers, and a missing queue as not existing rather than as a broker failure", async () => {
+    await expect(pair.client.routeStatus(pair.route.name)).resolves.toEqual({
+      exists: true,
+      consumers: 1,
+      messages: 0,
+    });
+    await expect(pair.client.routeStatus(uniqueName('test.missing'))).resolves.toEqual({
+      exists: false,
+      consumers: 0,
+      messages: 0,
+    });
+    // The probe's channel closed under it (a missing queue does that); calls on the client's own channel go on.
+    await expect(pair.client.call(pair.route, { text: 'after probes' })).resolves.toMatchObject({
+      text: 'after probes',
+    });
+  });
+
   it('gives each of 1,000 concurrent calls its own reply', async () => {
     const texts = Array.from({ length: 1000 }, (_, index) => `message-${index}`);
     const replies = await Promise.all(texts.map((text) => pair.client.call(pair.route, { text })));
