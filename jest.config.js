@@ -4,10 +4,12 @@
 //   e2e          the real services as child processes (test/e2e)
 //   deploy       the Helm chart and k8s/ manifests, rendered (test/deploy; needs helm: scripts/tools.sh helm)
 //   faults       RabbitMQ, PostgreSQL, Redis and service failures under load, exactly-once writes (test/faults)
+//   containers   the images and docker-compose.yml on a real container engine (test/containers)
 const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
-    // node-pg-migrate ships only an ES module, which jest's CommonJS sandbox cannot load on Node 20.
+    // node-pg-migrate ships only an ES module, which jest's CommonJS sandbox does not load (no require(esm) in jest's
+    // module registry, whatever the Node version).
     '^.+/node_modules/node-pg-migrate/.+\\.js$': [
       '@swc/jest',
       { jsc: { target: 'es2022' }, module: { type: 'commonjs' } },
@@ -42,6 +44,14 @@ module.exports = {
     // Fault injection under load against private RabbitMQ, PostgreSQL and Redis servers (test/faults): one file,
     // its scenarios in sequence (about 2 minutes; services built by `tsc -b`).
     { ...shared, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'], slowTestThreshold: 60 },
+    // docker-compose.yml run on a container engine with the images of scripts/images.sh (which scripts/test.sh runs
+    // first): the API, a trace, Prometheus's scrape, a worker container killed (about 3 minutes).
+    {
+      ...shared,
+      displayName: 'containers',
+      testMatch: ['<rootDir>/test/containers/**/*.test.ts'],
+      slowTestThreshold: 120,
+    },
     // The Helm chart and k8s/ manifests rendered with helm template (scripts/check-chart.sh also runs it).
     { ...shared, displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], slowTestThreshold: 30 },
   ],

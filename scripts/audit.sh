@@ -7,6 +7,7 @@
 # A finding is fixed by upgrading, or explained in SECURITY.md and ignored here by its advisory URL (none now).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 
 allow_unavailable=false
 [[ ${1:-} == --allow-unavailable ]] && allow_unavailable=true

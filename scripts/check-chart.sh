@@ -13,6 +13,7 @@
 #   5. the jest project `deploy` (test/deploy: assertions over the rendered chart); CHECK_CHART_JEST=0 skips it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 ROOT=$PWD
 export PATH=$ROOT/.tools/bin:$PATH
 K8S_VERSION=${K8S_VERSION:-1.31.0}

@@ -6,7 +6,7 @@
 #   scripts/check-deploy.sh workflows  actionlint (with ShellCheck) on .github/, and the GitHub workflow, action and
 #                                      Dependabot schemas (every job must have timeout-minutes)
 #   scripts/check-deploy.sh all        the three (default)
-# The images are also rebuilt without Docker and started by test/e2e/images.test.ts (part of `npm test`), and the
+# The images are also built (scripts/images.sh) and run with docker-compose.yml by test/containers (part of `npm test`), and the
 # files' consistency with each other (ports, job names, mounted paths, Node version) is test/e2e/deploy-files.test.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,6 +3,7 @@
 # so `npm test` and `npm start` work on a fresh clone with nothing run before them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 marker=node_modules/.package-lock.json
 if [[ ! -f $marker || package-lock.json -nt $marker ]]; then
   echo "[deps] installing Node dependencies (npm ci)" >&2

@@ -2,6 +2,7 @@
 # `npm start` on a fresh clone: dependencies, backing services, build, then the three services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 echo "==> checking Node dependencies"
 scripts/ensure-deps.sh
 echo "==> bringing up RabbitMQ, PostgreSQL and Redis"

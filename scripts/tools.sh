@@ -17,6 +17,10 @@ declare -A GO_TOOLS=(
   [helm]="helm.sh/helm/v3@v3.22.0 ./cmd/helm"
   [kubeconform]="github.com/yannh/kubeconform@v0.8.0 ./cmd/kubeconform"
   [actionlint]="github.com/rhysd/actionlint@v1.7.12 ./cmd/actionlint"
+  # Docker Compose v2 itself (the `docker compose` plugin, also a standalone binary), for test/containers. v2.40.3:
+  # the newest whose builds use the engine's own BuildKit without the buildx plugin (v5 falls back to the classic
+  # builder, which cannot build the Dockerfiles' RUN --mount); v5.7 needs modules the proxy does not serve.
+  [docker-compose]="github.com/docker/compose/v2@v2.40.3 ./cmd"
   # Only where kubectl (whose `kubectl kustomize` is the same) is missing. v5.8.2 uses kustomize/api v0.21.2, the
   # newest that builds with Go 1.26 (v5.8.3 needs Go 1.27).
   [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.2 ."
@@ -29,6 +33,7 @@ declare -A GO_LDFLAGS=(
   [helm]="-s -w -X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
   [kubeconform]="-s -w -X main.version=v0.8.0"
   [actionlint]="-s -w -X github.com/rhysd/actionlint.version=1.7.12"
+  [docker-compose]="-s -w -X github.com/docker/compose/v2/internal.Version=v2.40.3"
   [kustomize]="-s -w -X sigs.k8s.io/kustomize/api/provenance.version=v5.8.2"
 )
 # name → "pip requirement" installed into the venv .tools/venv (one venv; its console script is linked into .tools/bin)

@@ -1,16 +1,13 @@
 /**
- * The service images without Docker. For each service, its Dockerfile is checked against the workspace (same pinned
- * base in every stage, non-root, NODE_ENV=production, OCI labels, exactly the @warren/* packages it depends on), then
- * its runtime stage is rebuilt in a temporary directory from the Dockerfile's own COPY and `npm ci --omit=dev` lines
- * and its CMD started with its ENV: /readyz must turn green. A runtime dependency missing from a service's
- * package.json, or a workspace package the Dockerfile forgets to copy, fails here.
+ * The service Dockerfiles read as text, against the workspace: the same pinned base in every stage, non-root,
+ * NODE_ENV=production, OCI labels, exactly the @warren/* packages each depends on. The images themselves are built
+ * by scripts/images.sh and run by test/containers (compose): a runtime dependency missing from a service's
+ * package.json, or a workspace package a Dockerfile forgets to copy, fails there.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { REPOSITORY_ROOT } from '@warren/launcher';
-import { finalStage, imageConfig, readDockerfile, words } from './support/dockerfile';
-import { dockerfilePath, ImageRuntime } from './support/image-runtime';
-import { freePort } from './support/network';
+import { dockerfilePath, finalStage, imageConfig, readDockerfile, words } from './support/dockerfile';
 
 interface Manifest {
   name: string;
@@ -19,8 +16,6 @@ interface Manifest {
 
 const SERVICES = readdirSync(join(REPOSITORY_ROOT, 'services')).sort();
 const DEFAULT_PORT: Record<string, number> = { gateway: 8080, users: 9101, orders: 9102 };
-/** The variable naming the port /readyz is served on. */
-const READINESS_PORT_VARIABLE: Record<string, string> = { gateway: 'PORT', users: 'OPS_PORT', orders: 'OPS_PORT' };
 
 function manifest(folder: string): Manifest {
   return JSON.parse(readFileSync(join(REPOSITORY_ROOT, folder, 'package.json'), 'utf8')) as Manifest;
@@ -53,11 +48,10 @@ describe('service Dockerfiles', () => {
   });
 
   const images = SERVICES.map((service) => readDockerfile(dockerfilePath(service)).stages.map((stage) => stage.image));
-  it('all build from one pinned Node 20 bookworm-slim base, the same in every stage', () => {
-    const bases = new Set(images.flat());
-    expect(bases.size).toBe(1);
-    const [base = ''] = bases;
-    expect(base).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
+  it('all build from the trixie-slim base of the pinned Node (.node-version), the same in every stage', () => {
+    const pinned = readFileSync(join(REPOSITORY_ROOT, '.node-version'), 'utf8').trim();
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
+    expect([...new Set(images.flat())]).toEqual([`node:${pinned}-trixie-slim`]);
   });
 
   describe.each(SERVICES)('%s', (service) => {
@@ -105,59 +99,4 @@ describe('service Dockerfiles', () => {
       expect(copied.sort()).toEqual(expected.sort());
     });
   });
-});
-
-describe('service images, runtime stage rebuilt without Docker', () => {
-  const runtimes = new Map<string, ImageRuntime>();
-  const ports = new Map<string, number>();
-
-  beforeAll(() => {
-    for (const service of SERVICES) runtimes.set(service, new ImageRuntime(service));
-  });
-
-  afterAll(async () => {
-    for (const runtime of runtimes.values()) await runtime.stop(5_000);
-    if (process.env.KEEP_IMAGE_DIRECTORIES !== 'true') {
-      for (const runtime of runtimes.values()) rmSync(runtime.root, { recursive: true, force: true });
-    }
-  });
-
-  it('lays out each runtime stage and installs its production dependencies', async () => {
-    for (const service of SERVICES)
-      expect(existsSync(join(REPOSITORY_ROOT, 'services', service, 'dist/main.js'))).toBe(true);
-    await Promise.all([...runtimes.values()].map((runtime) => runtime.build()));
-    // Nothing resolves modules from above the image's root the way nothing would in a container.
-    for (const runtime of runtimes.values()) {
-      let directory = runtime.root;
-      while (directory !== '/') {
-        directory = posix.dirname(directory);
-        expect(existsSync(join(directory, 'node_modules'))).toBe(false);
-      }
-      // dev-only packages stay out
-      expect(existsSync(runtime.inImage('/app/node_modules/typescript'))).toBe(false);
-      expect(existsSync(runtime.inImage('/app/node_modules/jest'))).toBe(false);
-    }
-  }, 150_000);
-
-  it('starts each CMD with the image ENV and reaches a green /readyz, writing nothing outside /tmp', async () => {
-    const snapshots = new Map([...runtimes].map(([service, runtime]) => [service, runtime.snapshot()]));
-    const start = async (service: string) => {
-      const runtime = runtimes.get(service) as ImageRuntime;
-      const port = await freePort();
-      ports.set(service, port);
-      runtime.start({ LOG_LEVEL: 'warn', [READINESS_PORT_VARIABLE[service] ?? 'PORT']: String(port) });
-      await runtime.waitUntilReady(`http://127.0.0.1:${port}/readyz`);
-    };
-    // The gateway is ready once every route has a consumer: the workers first.
-    await Promise.all(SERVICES.filter((service) => service !== 'gateway').map(start));
-    await start('gateway');
-
-    const response = await fetch(`http://127.0.0.1:${ports.get('gateway')}/v1/users?limit=1`);
-    expect(response.status).toBe(200);
-
-    for (const [service, runtime] of runtimes) {
-      expect(await runtime.stop()).toBe(0);
-      expect(runtime.snapshot()).toEqual(snapshots.get(service));
-    }
-  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startJaeger, type RunningJaeger } from '@warren/launcher';
+import { fetchTrace, renderTree, waitForTrace, type Span } from './support/jaeger-query';
 import { e2eLogPath } from './support/e2e-secrets';
 import { api, uniqueEmail } from './support/http';
 import { freePort } from './support/network';
@@ -11,104 +12,6 @@ import { PrivateVhost } from './support/vhost';
 // `scripts/tools.sh jaeger`, which scripts/test.sh runs first), in-memory storage, on free ports.
 
 jest.setTimeout(120_000);
-
-/** A span as Jaeger's query API (/api/traces/<id>) returns it. */
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: { refType: string; traceID: string; spanID: string }[];
-  processID: string;
-  startTime: number;
-  duration: number;
-  tags: { key: string; value: unknown }[];
-}
-
-interface JaegerTrace {
-  traceID: string;
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string; tags: { key: string; value: unknown }[] }>;
-}
-
-/** A span with what the assertions need: its service, kind, parent and attributes. */
-interface Span {
-  id: string;
-  parentId: string | undefined;
-  service: string;
-  name: string;
-  kind: string;
-  startTime: number;
-  attributes: Record<string, unknown>;
-}
-
-function toSpans(trace: JaegerTrace): Span[] {
-  return trace.spans.map((span) => {
-    const attributes = Object.fromEntries(span.tags.map((tag) => [tag.key, tag.value]));
-    return {
-      id: span.spanID,
-      parentId: span.references.find((reference) => reference.refType === 'CHILD_OF')?.spanID,
-      service: trace.processes[span.processID]?.serviceName ?? '?',
-      name: span.operationName,
-      kind: String(attributes['span.kind'] ?? 'internal'),
-      startTime: span.startTime,
-      attributes,
-    };
-  });
-}
-
-async function fetchTrace(jaeger: RunningJaeger, traceId: string): Promise<JaegerTrace | undefined> {
-  const response = await fetch(`${jaeger.queryUrl}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5000) });
-  if (response.status === 404) return undefined;
-  const body = (await response.json()) as { data?: JaegerTrace[] };
-  return body.data?.[0];
-}
-
-/** Polls until the trace holds every span `complete` asks for and has stopped growing. */
-async function waitForTrace(
-  jaeger: RunningJaeger,
-  traceId: string,
-  complete: (spans: Span[]) => boolean,
-  timeoutMs = 30_000,
-): Promise<{ trace: JaegerTrace; spans: Span[] }> {
-  const deadline = Date.now() + timeoutMs;
-  let last: { trace: JaegerTrace; spans: Span[] } | undefined;
-  let stableSince = 0;
-  for (;;) {
-    const trace = await fetchTrace(jaeger, traceId);
-    if (trace) {
-      const spans = toSpans(trace);
-      if (last?.spans.length !== spans.length) stableSince = Date.now();
-      last = { trace, spans };
-      // Every process exports on its own schedule: done when complete and unchanged for a moment.
-      if (complete(spans) && Date.now() - stableSince >= 1000) return last;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `trace ${traceId} incomplete after ${timeoutMs} ms:\n${last ? renderTree(last.spans) : '(none)'}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/** The trace as an indented tree: service / span name / kind, children in start order. */
-function renderTree(spans: Span[]): string {
-  const ids = new Set(spans.map((span) => span.id));
-  const children = new Map<string | undefined, Span[]>();
-  for (const span of spans) {
-    const parent = span.parentId !== undefined && ids.has(span.parentId) ? span.parentId : undefined;
-    children.set(parent, [...(children.get(parent) ?? []), span]);
-  }
-  const lines: string[] = [];
-  const walk = (parent: string | undefined, depth: number) => {
-    for (const span of (children.get(parent) ?? []).sort((a, b) => a.startTime - b.startTime)) {
-      lines.push(`${'  '.repeat(depth)}${span.service} / ${span.name} / ${span.kind}`);
-      walk(span.id, depth + 1);
-    }
-  };
-  walk(undefined, 0);
-  return lines.join('\n');
-}
 
 /** The JSON log lines one service wrote to the suite's log file. */
 function logLines(logPath: string, service: string): Record<string, any>[] {
@@ -199,7 +102,7 @@ describe('one trace through gateway → orders → users (Jaeger v2 as the OTLP 
     const find = (spans: Span[], service: string, name: string, kind: string) =>
       spans.filter((span) => span.service === service && span.name === name && span.kind === kind);
     const { trace, spans } = await waitForTrace(
-      jaeger,
+      jaeger.queryUrl,
       traceId,
       (all) =>
         find(all, 'users', 'users.get', 'server').length === 1 &&
@@ -320,7 +223,7 @@ describe('one trace through gateway → orders → users (Jaeger v2 as the OTLP 
     expect(probe.status).toBe(200);
     // Spans are exported within ~100 ms (OTEL_BSP_SCHEDULE_DELAY); give them ample time to show up if any.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await fetchTrace(jaeger, traceId)).toBeUndefined();
+    expect(await fetchTrace(jaeger.queryUrl, traceId)).toBeUndefined();
   });
 });
 

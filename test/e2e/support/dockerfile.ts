@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { REPOSITORY_ROOT } from '@warren/launcher';
+
+export function dockerfilePath(service: string): string {
+  return join(REPOSITORY_ROOT, 'services', service, 'Dockerfile');
+}
 
 /**
  * Just enough of a Dockerfile parser for the image tests: stages, and in each the instructions in order with their

@@ -1,6 +1,5 @@
 import { Client } from 'pg';
 import type { RequestRecord } from './load-driver';
-import type { PrivatePostgres } from './private-services';
 
 /**
  * What the databases hold for one load run, checked request by request: every 201 has exactly one row (the id it
@@ -43,7 +42,12 @@ async function select(url: string, sql: string, prefix: string): Promise<Row[]> 
   }
 }
 
-export async function auditDatabases(postgres: PrivatePostgres, runId: string, records: RequestRecord[]) {
+/** Where the audit reads: a connection URL for each worker database (a private server, or the compose stack's). */
+export interface DatabaseUrls {
+  urlFor(database: 'warren_users' | 'warren_orders'): string;
+}
+
+export async function auditDatabases(postgres: DatabaseUrls, runId: string, records: RequestRecord[]) {
   // Each row of the run with the processed_commands key that points at it, if any.
   const users = await select(
     postgres.urlFor('warren_users'),
