@@ -31,7 +31,14 @@ describe('docker-compose.yml', () => {
     const port = exposedPort(name);
     expect(service.ports).toEqual([`127.0.0.1:${port}:${port}`]);
     expect(service.environment[name === 'gateway' ? 'PORT' : 'OPS_PORT']).toBe(String(port));
-    expect(String(service.healthcheck.test)).toContain('/readyz');
+    // The image's own HEALTHCHECK (on /readyz, at the port variable the service reads) is used, not redefined here.
+    expect(service.healthcheck).toBeUndefined();
+    const healthcheck = finalStage(readDockerfile(join(REPOSITORY_ROOT, 'services', name, 'Dockerfile')))
+      .instructions.filter((instruction) => instruction.keyword === 'HEALTHCHECK')
+      .map((instruction) => instruction.rest);
+    expect(healthcheck).toEqual([
+      expect.stringContaining(`process.env.${name === 'gateway' ? 'PORT' : 'OPS_PORT'} || ${port}) + '/readyz'`),
+    ]);
     expect(service.read_only).toBe(true);
   });
 

@@ -78,7 +78,8 @@ export class LoadDriver {
     this.options = {
       ratePerSecond: 40,
       orderShare: 0.5,
-      maxAttempts: 30,
+      // The bound is retryBudgetMs; this only stops a runaway (30 was reached inside the budget on a loaded machine).
+      maxAttempts: 60,
       retryBudgetMs: 45_000,
       attemptTimeoutMs: 10_000,
       initialBackoffMs: 100,
