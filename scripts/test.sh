@@ -18,13 +18,16 @@ scripts/tools.sh schemathesis
 # Docker Compose v2 and the images (the three services from their Dockerfiles, stand-ins for the rest where no
 # registry answers) for test/containers. Without a container engine (exit 3) those tests say they are skipped,
 # unless WARREN_REQUIRE_CONTAINERS=true (.ci/run) makes that a failure.
-scripts/tools.sh docker-compose
-status=0
-scripts/images.sh || status=$?
-if ((status == 3)); then
-  echo "[test] no container engine: test/containers will be skipped" >&2
-elif ((status != 0)); then
-  exit "$status"
+# (Not when the arguments select jest projects without it, e.g. `npm test -- --selectProjects unit`.)
+if [[ " $* " != *" --selectProjects "* || " $* " == *" containers "* ]]; then
+  scripts/tools.sh docker-compose
+  status=0
+  scripts/images.sh || status=$?
+  if ((status == 3)); then
+    echo "[test] no container engine: test/containers will be skipped" >&2
+  elif ((status != 0)); then
+    exit "$status"
+  fi
 fi
 npx tsc -b
 exec npx jest "$@"
