@@ -5,6 +5,7 @@
 //   deploy       the Helm chart and k8s/ manifests, rendered (test/deploy; needs helm: scripts/tools.sh helm)
 //   faults       RabbitMQ, PostgreSQL, Redis and service failures under load, exactly-once writes (test/faults)
 //   containers   the images and docker-compose.yml on a real container engine (test/containers)
+//   cluster      the Helm chart installed on a real single-node Kubernetes cluster (test/cluster)
 const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
@@ -52,6 +53,9 @@ module.exports = {
       testMatch: ['<rootDir>/test/containers/**/*.test.ts'],
       slowTestThreshold: 120,
     },
+    // The chart installed on the cluster of scripts/cluster.sh (which scripts/test.sh starts): install, helm test,
+    // the API through the gateway's Service, uninstall.
+    { ...shared, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'], slowTestThreshold: 300 },
     // The Helm chart and k8s/ manifests rendered with helm template (scripts/check-chart.sh also runs it).
     { ...shared, displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], slowTestThreshold: 30 },
   ],

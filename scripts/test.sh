@@ -18,8 +18,13 @@ scripts/tools.sh schemathesis
 # Docker Compose v2 and the images (the three services from their Dockerfiles, stand-ins for the rest where no
 # registry answers) for test/containers. Without a container engine (exit 3) those tests say they are skipped,
 # unless WARREN_REQUIRE_CONTAINERS=true (.ci/run) makes that a failure.
-# (Not when the arguments select jest projects without it, e.g. `npm test -- --selectProjects unit`.)
-if [[ " $* " != *" --selectProjects "* || " $* " == *" containers "* ]]; then
+# (Not when the arguments select jest projects without them, e.g. `npm test -- --selectProjects unit`.)
+wants() {
+  local project=$1
+  shift
+  [[ " $* " != *" --selectProjects "* || " $* " == *" $project "* ]]
+}
+if wants containers "$@" || wants cluster "$@"; then
   scripts/tools.sh docker-compose
   status=0
   scripts/images.sh || status=$?
@@ -29,5 +34,17 @@ if [[ " $* " != *" --selectProjects "* || " $* " == *" containers "* ]]; then
     exit "$status"
   fi
 fi
+# A single-node Kubernetes cluster for test/cluster (scripts/cluster.sh: built once per pinned version, then up in
+# about 15 s), torn down when the tests end. Where it cannot run, those tests say they are skipped, unless
+# WARREN_REQUIRE_CLUSTER=true (.ci/run) makes that a failure.
+if wants cluster "$@"; then
+  if scripts/cluster.sh up; then
+    trap 'scripts/cluster.sh down' EXIT
+  else
+    echo "[test] no cluster: test/cluster will be skipped" >&2
+  fi
+fi
 npx tsc -b
-exec npx jest "$@"
+status=0
+npx jest "$@" || status=$?
+exit "$status"

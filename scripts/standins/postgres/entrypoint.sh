@@ -2,11 +2,15 @@
 # The part of the official image's docker-entrypoint.sh the compose file relies on: first start initialises PGDATA
 # with POSTGRES_USER (default postgres) and POSTGRES_PASSWORD, creates POSTGRES_DB (default: the user's name), runs
 # /docker-entrypoint-initdb.d/*.sql and *.sh on a server listening on its socket only, then starts for real.
+# PGDATA may be a folder below a volume's mount point (it is created, mode 0700).
 set -euo pipefail
+# Flags alone (`-c max_connections=200`) are the server's, as there.
+if [[ ${1:-} == -* ]]; then set -- postgres "$@"; fi
 if [[ ${1:-} == postgres && ! -s $PGDATA/PG_VERSION ]]; then
   : "${POSTGRES_PASSWORD:?the stand-in, like the official image, needs POSTGRES_PASSWORD}"
   user=${POSTGRES_USER:-postgres}
   database=${POSTGRES_DB:-$user}
+  mkdir -p "$PGDATA" && chmod 0700 "$PGDATA"
   initdb --username="$user" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") --auth-local=trust \
     --auth-host=scram-sha-256 >/dev/null
   printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
