@@ -556,6 +556,7 @@ EOF
 }
 
 node_ready() { [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]; }
+api_ready_for() { curl -sf --max-time 2 --cacert "$1/pki/ca.crt" https://127.0.0.1:6443/readyz >/dev/null; }
 api_ready() { curl -sf --max-time 2 --cacert "$PKI/ca.crt" https://127.0.0.1:6443/readyz >/dev/null; }
 coredns_ready() { [[ "$(kc -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" -ge 1 ]]; }
 # run_pod PREFIX SHELL_COMMAND: a one-shot busybox pod (imagePullPolicy Never); waits (bounded) for it to end,
@@ -599,6 +600,13 @@ cmd_up() {
   for b in "${K8S_CMDS[@]}" coredns crictl pause; do [[ -x $BIN/$b ]] || { log "missing $BIN/$b: building"; cmd_build; break; }; done
   build_images
   mkdir -p "$STATE_DIR" "$LOGS" "$PIDS" "$VAR" "$RUN"
+  # One cluster per machine (fixed ports, one kubelet): a cluster another checkout started is not adopted.
+  local owner
+  owner=$(cat "$RUN/state-dir" 2>/dev/null || true)
+  if [[ -n $owner && $owner != "$STATE_DIR" ]] && api_ready_for "$owner"; then
+    die "the cluster of $owner is running: run scripts/cluster.sh down in that checkout first"
+  fi
+  echo "$STATE_DIR" >"$RUN/state-dir"
   save_host_state
   make_certs
   write_configs
