@@ -14,7 +14,7 @@
 # Environment: WARREN_CACHE (default /var/cache/warren: binaries, kept across runs), STATE_DIR (certificates,
 # kubeconfigs, logs, pid files; default .tools/cluster of this checkout), K8S_TEST_PORT (`test`'s port-forward, 18080).
 # Every wait is bounded (30-90 s per step); a failed step prints the tails of the component logs in $STATE_DIR/logs.
-# Everything listens on 127.0.0.1 only. Needs root. Sits beside a running dockerd without touching it: its own
+# Everything listens on 127.0.0.1 only (NodePorts too). Needs root. Sits beside a running dockerd without touching it: its own
 # containerd (own root, state and socket), only KUBE-*/CNI-* iptables chains are ever deleted.
 # Why each setting is what it is (measured on these machines) is said where it is set.
 set -euo pipefail
@@ -25,6 +25,15 @@ STAGING_VERSION=v0.34.4        # the staging modules (k8s.io/api, client-go, ...
 COREDNS_VERSION=v1.14.7
 CRICTL_VERSION=v1.34.0
 PAUSE_VERSION=3.10             # only a tag for the locally built pause image
+
+# The CustomResourceDefinitions the chart's optional objects need, from those projects' own modules (their module
+# zips carry the generated CRD manifests), so the API server itself validates ScaledObjects, ServiceMonitors...
+KEDA_MODULE=github.com/kedacore/keda/v2@v2.21.0
+KEDA_CRDS=(config/crd/bases/keda.sh_scaledobjects.yaml config/crd/bases/keda.sh_triggerauthentications.yaml)
+PROMETHEUS_OPERATOR_MODULE=github.com/prometheus-operator/prometheus-operator@v0.85.0
+PROMETHEUS_OPERATOR_CRDS=(example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml
+  example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml
+  example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml)
 
 CACHE=${WARREN_CACHE:-/var/cache/warren}/kubernetes/$K8S_VERSION
 BIN=$CACHE/bin
@@ -655,12 +664,13 @@ cmd_up() {
   start_bg kubelet kubelet --config="$CONF/kubelet.yaml" --kubeconfig="$STATE_DIR/kubelet.kubeconfig" \
     --root-dir="$KUBELET_ROOT" --hostname-override="$NODE_NAME" --v=1
   wait_for 90 "node $NODE_NAME Ready" node_ready
-  # kube-proxy, iptables mode; the conntrack/localnet flags keep it from changing kernel settings; NodePorts only on
-  # 127.0.0.1, which --iptables-localhost-nodeports=false turns off: nothing is exposed
+  # kube-proxy, iptables mode; the conntrack flags keep it from changing kernel settings. NodePorts are served on
+  # 127.0.0.1 only (how the tests reach a Service from the host, like a port published on loopback): for that
+  # kube-proxy sets net.ipv4.conf.all.route_localnet=1 (restored by `down`) and drops martian loopback packets.
   start_bg kube-proxy kube-proxy --kubeconfig="$STATE_DIR/kube-proxy.kubeconfig" --proxy-mode=iptables \
     --hostname-override="$NODE_NAME" --cluster-cidr="$POD_CIDR" \
     --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 \
-    --iptables-localhost-nodeports=false --nodeport-addresses=127.0.0.1/32 \
+    --iptables-localhost-nodeports=true --nodeport-addresses=127.0.0.1/32 \
     --healthz-bind-address=127.0.0.1:10256 --metrics-bind-address=127.0.0.1:10249 --profiling=false
   wait_for 30 "kube-proxy rules (KUBE-SERVICES)" iptables -w -t nat -S KUBE-SERVICES
   ensure_api_dnat
@@ -677,9 +687,32 @@ cmd_up() {
     dns_check_pod
   fi
   log "DNS answers after $(since "$t")"
+  install_crds
   # The client beside its configuration, for the tests and for people: $STATE_DIR/kubectl, $STATE_DIR/admin.kubeconfig
   ln -sfn "$BIN/kubectl" "$STATE_DIR/kubectl"
   log "cluster up in $(since "$t_all"): export KUBECONFIG=$ADMIN_KUBECONFIG"
+}
+
+install_crds() {
+  local t files=() dir f
+  t=$(ms)
+  dir=$(module_dir "$KEDA_MODULE")
+  for f in "${KEDA_CRDS[@]}"; do files+=(-f "$dir/$f"); done
+  dir=$(module_dir "$PROMETHEUS_OPERATOR_MODULE")
+  for f in "${PROMETHEUS_OPERATOR_CRDS[@]}"; do files+=(-f "$dir/$f"); done
+  # Server-side: the CRDs are too large for the last-applied annotation of a client-side apply.
+  local names
+  mapfile -t names < <(kc apply --server-side --force-conflicts -o name "${files[@]}")
+  kc wait --for condition=established --timeout=60s "${names[@]}" >/dev/null
+  log "CRDs ($KEDA_MODULE, $PROMETHEUS_OPERATOR_MODULE) established after $(since "$t")"
+}
+
+# The source of a module at a version, from the Go module proxy (kept in the module cache).
+module_dir() {
+  local dir
+  dir=$(cd /tmp && GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" go mod download -json "$1" | jq -r .Dir)
+  [[ -d $dir ]] || die "go mod download $1 gave no module dir"
+  echo "$dir"
 }
 
 # ====================================================================================================== down

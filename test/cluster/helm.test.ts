@@ -1,15 +1,21 @@
 /**
  * The Helm chart installed for real, on the single-node cluster scripts/cluster.sh runs (Kubernetes 1.34 built from
  * source): the images of scripts/images.sh loaded into its containerd, `helm install --wait` with the in-chart
- * RabbitMQ, PostgreSQL and Redis, `helm test`, the API end to end through the gateway's Service (kubectl
- * port-forward on 127.0.0.1), then `helm uninstall`, which must leave only what the chart documents.
+ * RabbitMQ, PostgreSQL and Redis, every charts/warren/ci/*.yaml rendering admitted by the API server (with the real
+ * KEDA and Prometheus-operator CRDs), `helm test`, the API end to end through the gateway's Service (kubectl
+ * port-forward on 127.0.0.1), `helm upgrade` and `helm rollback` under a stream of keyed writes, a users pod and the
+ * RabbitMQ pod deleted mid-traffic, then `helm uninstall`, which must leave only what the chart documents. Load goes
+ * to the gateway's NodePort, which this cluster serves on 127.0.0.1 only.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { REPOSITORY_ROOT } from '@warren/launcher';
 import { describeApiEndToEnd, type ApiTarget } from '../e2e/support/api-scenarios';
+import { auditDatabases } from '../faults/support/audit';
+import { summaryTable, type ScenarioFigures } from '../faults/support/fault-suite';
+import { LoadDriver, summarize } from '../faults/support/load-driver';
 import {
   clusterProblem,
   createLocalVolumes,
@@ -58,6 +64,8 @@ if (problem !== undefined && !required) {
     const forwards: PortForward[] = [];
     let target: ApiTarget;
     let installOutput = '';
+    /** http://127.0.0.1:<the gateway Service's NodePort> */
+    let nodePortUrl: string;
 
     const forward = async (service: string, port: number) => {
       const portForward = new PortForward(NAMESPACE, `service/${RELEASE}-${service}`, port);
@@ -92,8 +100,13 @@ if (problem !== undefined && !required) {
         // No collector runs in this cluster yet: the services would retry exporting for nothing.
         '--set',
         'otel.enabled=false',
+        // Load reaches the gateway through the Service, as in production: its NodePort, on 127.0.0.1 here.
+        '--set',
+        'gateway.service.type=NodePort',
       ]);
       say(`helm install --wait: deployed, post-install hooks done, in ${seconds(started)}`);
+      const gatewayService = await kubectlJson(['-n', NAMESPACE, 'get', 'service', `${RELEASE}-gateway`]);
+      nodePortUrl = `http://127.0.0.1:${gatewayService.spec.ports[0].nodePort}`;
       const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as any;
       const opsUrls = {
         users: await forward('users', values.users.opsPort),
@@ -131,6 +144,193 @@ if (problem !== undefined && !required) {
     }, 240_000);
 
     describeApiEndToEnd(() => target);
+
+    it('has the API server admit every object of each charts/warren/ci/*.yaml rendering, CRD kinds included', async () => {
+      // grafanaDashboards.namespace in one of them
+      await kubectl(['create', 'namespace', 'monitoring', '--dry-run=client', '-o', 'yaml']).then((yaml) =>
+        kubectl(['apply', '-f', '-'], { input: yaml }),
+      );
+      const files = readdirSync(join(CHART, 'ci')).filter((file) => file.endsWith('.yaml'));
+      expect(files.length).toBeGreaterThan(0);
+      const admitted: Record<string, number> = {};
+      const kinds = new Set<string>();
+      for (const file of files) {
+        const rendered = await helm([
+          'template',
+          'dry-run',
+          CHART,
+          '--namespace',
+          NAMESPACE,
+          '-f',
+          join(CHART, 'ci', file),
+        ]);
+        // Namespaced objects without a namespace of their own land in the kubeconfig's (default): a dry run.
+        const output = await kubectl(['apply', '--dry-run=server', '-f', '-'], {
+          input: rendered,
+        });
+        const lines = output.split('\n').filter((line) => line.includes('(server dry run)'));
+        admitted[file] = lines.length;
+        for (const line of lines) kinds.add(line.split('/')[0] ?? '');
+      }
+      say(`admitted by the API server (server-side dry run): ${JSON.stringify(admitted)}`);
+      for (const count of Object.values(admitted)) expect(count).toBeGreaterThan(10);
+      // The custom resources, checked against the real CRDs' schemas (scripts/cluster.sh installs them).
+      expect([...kinds]).toEqual(
+        expect.arrayContaining([
+          'scaledobject.keda.sh',
+          'triggerauthentication.keda.sh',
+          'servicemonitor.monitoring.coreos.com',
+          'prometheusrule.monitoring.coreos.com',
+        ]),
+      );
+      await kubectl(['delete', 'namespace', 'monitoring', '--wait=false']);
+    });
+
+    /** Keyed writes at 20/s through the NodePort while `change` runs; the row-by-row audit afterwards. */
+    async function underTraffic(scenario: string, change: () => Promise<void>): Promise<ScenarioFigures> {
+      const driver = new LoadDriver({ gateways: [nodePortUrl], ratePerSecond: 20, maxDurationMs: 240_000 }).start();
+      const started = performance.now();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        await change();
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      } finally {
+        await driver.stop();
+      }
+      const credentials = await kubectlJson(['-n', NAMESPACE, 'get', 'secret', `${RELEASE}-credentials`]);
+      const secret = (key: string) => encodeURIComponent(Buffer.from(credentials.data[key], 'base64').toString());
+      const postgres = new PortForward(NAMESPACE, `service/${RELEASE}-postgresql`, 5432);
+      const address = (await postgres.start()).replace('http://', '');
+      try {
+        const audit = await auditDatabases(
+          {
+            urlFor: (database) =>
+              database === 'warren_users'
+                ? `postgres://warren_users:${secret('users-db-password')}@${address}/warren_users`
+                : `postgres://warren_orders:${secret('orders-db-password')}@${address}/warren_orders`,
+          },
+          driver.runId,
+          driver.records,
+        );
+        const figures: ScenarioFigures = {
+          scenario,
+          load: summarize(driver.records),
+          audit,
+          outageMs: performance.now() - started,
+        };
+        say(`${scenario} (down ms = the whole change):\n${summaryTable([figures])}`);
+        return figures;
+      } finally {
+        postgres.stop();
+      }
+    }
+
+    const expectExactlyOnce = ({ load, audit }: ScenarioFigures) => {
+      expect(audit.duplicated).toEqual([]);
+      expect(audit.missing).toEqual([]);
+      expect(audit.unkeyed).toEqual([]);
+      expect(load.requests).toBeGreaterThan(50);
+      expect(load.failed).toBe(0);
+      expect(load.otherStatuses).toBe(0);
+      expect(load.timeouts).toBe(0);
+    };
+
+    const rolloutRevision = async (revision: string) => {
+      const sets = ['gateway', 'users', 'orders'].flatMap((service) => [
+        '--set-string',
+        `${service}.podAnnotations.warren\\.test/revision=${revision}`,
+      ]);
+      await helm([
+        'upgrade',
+        RELEASE,
+        CHART,
+        '--namespace',
+        NAMESPACE,
+        '--reuse-values',
+        '--wait',
+        '--timeout',
+        '5m',
+        ...sets,
+      ]);
+    };
+
+    it('upgrades (every pod replaced) under a stream of keyed writes without a failed request', async () => {
+      const before = await kubectlJson<{ items: any[] }>([
+        '-n',
+        NAMESPACE,
+        'get',
+        'pods',
+        '-l',
+        'app.kubernetes.io/component in (gateway,users,orders)',
+      ]);
+      const figures = await underTraffic('helm upgrade under traffic', () => rolloutRevision('2'));
+      expectExactlyOnce(figures);
+      // Nothing the client could see: no attempt refused while pods were replaced.
+      expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
+      const after = await kubectlJson<{ items: any[] }>([
+        '-n',
+        NAMESPACE,
+        'get',
+        'pods',
+        '-l',
+        'app.kubernetes.io/component in (gateway,users,orders)',
+      ]);
+      // Old pods may still be draining (preStop, shutdown) when --wait returns; none may still be serving.
+      const oldNames = new Set(before.items.map((pod) => pod.metadata.name));
+      const stillServing = after.items
+        .filter((pod) => oldNames.has(pod.metadata.name) && !pod.metadata.deletionTimestamp)
+        .map((pod) => pod.metadata.name);
+      expect(stillServing).toEqual([]);
+    }, 420_000);
+
+    it('rolls back under the same stream without a failed request', async () => {
+      const figures = await underTraffic('helm rollback under traffic', async () => {
+        await helm(['rollback', RELEASE, '1', '--namespace', NAMESPACE, '--wait', '--timeout', '5m']);
+      });
+      expectExactlyOnce(figures);
+      expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
+      const history = await helm(['history', RELEASE, '--namespace', NAMESPACE, '-o', 'json']);
+      expect((JSON.parse(history) as { description: string }[]).at(-1)?.description).toMatch(/Rollback to 1/);
+    }, 420_000);
+
+    it('loses a users pod and the RabbitMQ pod mid-traffic: no acknowledged write lost or doubled', async () => {
+      const figures = await underTraffic('users pod and RabbitMQ pod deleted', async () => {
+        // One users pod gone at once (no grace: as a node loss would), and the broker restarted.
+        const users = await kubectlJson<{ items: any[] }>([
+          '-n',
+          NAMESPACE,
+          'get',
+          'pods',
+          '-l',
+          'app.kubernetes.io/component=users',
+        ]);
+        await kubectl(['-n', NAMESPACE, 'delete', 'pod', users.items[0].metadata.name, '--grace-period=0', '--force']);
+        await kubectl(['-n', NAMESPACE, 'delete', 'pod', `${RELEASE}-rabbitmq-0`, '--wait=false']);
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        await kubectl(['-n', NAMESPACE, 'rollout', 'status', 'statefulset', `${RELEASE}-rabbitmq`, '--timeout=180s'], {
+          timeoutMs: 200_000,
+        });
+        await kubectl(['-n', NAMESPACE, 'rollout', 'status', 'deployment', `${RELEASE}-users`, '--timeout=180s'], {
+          timeoutMs: 200_000,
+        });
+        await kubectl(
+          [
+            '-n',
+            NAMESPACE,
+            'wait',
+            '--for=condition=Ready',
+            'pod',
+            '-l',
+            'app.kubernetes.io/component in (gateway,users,orders,rabbitmq)',
+            '--timeout=180s',
+          ],
+          { timeoutMs: 200_000 },
+        );
+      });
+      expectExactlyOnce(figures);
+      // The loss was felt (the broker was gone for a while) and answered, not hung.
+      expect(figures.load.retried).toBeGreaterThan(0);
+    }, 480_000);
 
     it('uninstalls, leaving only what the chart documents: the data volumes and the credentials Secret', async () => {
       for (const portForward of forwards.splice(0)) portForward.stop();

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPOSITORY_ROOT } from '@warren/launcher';
@@ -125,6 +125,8 @@ export async function createLocalVolumes(names: string[], sizeGi = 20): Promise<
   }));
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }) });
   for (const name of names) {
+    // Empty, as a new volume is: an earlier run's data (and its passwords) must not carry over.
+    rmSync(`/var/lib/warren-cluster/volumes/${name}`, { recursive: true, force: true });
     await run('install', ['-d', '-m', '0777', `/var/lib/warren-cluster/volumes/${name}`]);
   }
 }
