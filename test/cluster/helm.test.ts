@@ -8,11 +8,14 @@
  * to the gateway's NodePort, which this cluster serves on 127.0.0.1 only.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { REPOSITORY_ROOT } from '@warren/launcher';
 import { describeApiEndToEnd, type ApiTarget } from '../e2e/support/api-scenarios';
+import { api, uniqueEmail } from '../e2e/support/http';
+import { waitForTrace, type Span } from '../e2e/support/jaeger-query';
 import { auditDatabases } from '../faults/support/audit';
 import { summaryTable, type ScenarioFigures } from '../faults/support/fault-suite';
 import { LoadDriver, summarize } from '../faults/support/load-driver';
@@ -51,6 +54,26 @@ function releaseImages(): { tag: [string, string][]; load: string[] } {
   return { tag, load: [...tag.map(([, name]) => name), ...backing] };
 }
 
+/**
+ * k8s/observability (Jaeger as the chart's default OTLP endpoint, Prometheus finding pods by their annotations)
+ * without Grafana, which is AGPL and cannot be had here, and the images its Deployments run.
+ */
+async function observabilityStack(): Promise<{ manifests: string; images: string[] }> {
+  const rendered = await kubectl([
+    'kustomize',
+    '--load-restrictor',
+    'LoadRestrictionsNone',
+    join(REPOSITORY_ROOT, 'k8s/observability'),
+  ]);
+  const documents = parseAllDocuments(rendered)
+    .map((document) => document.toJS() as any)
+    .filter((object) => object && !String(object.metadata?.name).startsWith('grafana'));
+  const images = documents
+    .filter((object) => object.kind === 'Deployment')
+    .flatMap((object) => object.spec.template.spec.containers.map((container: any) => container.image as string));
+  return { manifests: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: documents }), images };
+}
+
 const problem = clusterProblem();
 const required = process.env.WARREN_REQUIRE_CLUSTER === 'true';
 
@@ -77,13 +100,25 @@ if (problem !== undefined && !required) {
       if (problem !== undefined) throw new Error(`no cluster, and WARREN_REQUIRE_CLUSTER=true: ${problem}`);
       const images = releaseImages();
       for (const [local, name] of images.tag) execFileSync(process.env.DOCKER ?? 'docker', ['tag', local, name]);
+      const observability = await observabilityStack();
       let started = performance.now();
-      await loadImages(images.load);
-      say(`images loaded into the cluster in ${seconds(started)}: ${images.load.join(', ')}`);
-
+      await loadImages([...images.load, ...observability.images]);
+      say(
+        `images loaded into the cluster in ${seconds(started)}: ${[...images.load, ...observability.images].join(', ')}`,
+      );
       // A run that was interrupted leaves its namespace behind.
-      await kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true'], { timeoutMs: 180_000 });
+      await kubectl(['delete', 'namespace', NAMESPACE, 'observability', '--ignore-not-found', '--wait=true'], {
+        timeoutMs: 180_000,
+      });
       await kubectl(['delete', 'pv', '-l', 'warren.test/local-volume=true', '--ignore-not-found']);
+      await kubectl(['apply', '-f', '-'], { input: observability.manifests });
+      for (const deployment of ['jaeger', 'prometheus']) {
+        await kubectl(['-n', 'observability', 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'], {
+          timeoutMs: 200_000,
+        });
+      }
+      say('k8s/observability up without Grafana (AGPL: no allowed source here): Jaeger, Prometheus');
+
       await kubectl(['create', 'namespace', NAMESPACE]);
       await createLocalVolumes(['warren-test-rabbitmq', 'warren-test-postgresql']);
 
@@ -97,10 +132,8 @@ if (problem !== undefined && !required) {
         '--wait',
         '--timeout',
         '6m',
-        // No collector runs in this cluster yet: the services would retry exporting for nothing.
-        '--set',
-        'otel.enabled=false',
-        // Load reaches the gateway through the Service, as in production: its NodePort, on 127.0.0.1 here.
+        // Traces go to the chart's default endpoint (k8s/observability's otel-collector Service). Load reaches the
+        // gateway through its Service, as in production: the NodePort, served on 127.0.0.1 here.
         '--set',
         'gateway.service.type=NodePort',
       ]);
@@ -184,6 +217,95 @@ if (problem !== undefined && !required) {
         ]),
       );
       await kubectl(['delete', 'namespace', 'monitoring', '--wait=false']);
+    });
+
+    it('sends one trace of POST /v1/orders through gateway, orders and users to the Jaeger in the cluster', async () => {
+      const user = await api(nodePortUrl, 'POST', '/v1/users', { body: { name: 'Traced', email: uniqueEmail('k8s') } });
+      expect(user.status).toBe(201);
+      const traceId = randomBytes(16).toString('hex');
+      const created = await api(nodePortUrl, 'POST', '/v1/orders', {
+        body: { userId: user.body.id, currency: 'EUR', items: [{ sku: 'BOOK-1', quantity: 1, unitPriceCents: 990 }] },
+        headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      });
+      expect(created.status).toBe(201);
+      const jaeger = new PortForward('observability', 'service/jaeger', 16686);
+      forwards.push(jaeger);
+      const has = (spans: Span[], service: string, name: string, kind: string) =>
+        spans.some((span) => span.service === service && span.name === name && span.kind === kind);
+      const { spans } = await waitForTrace(
+        await jaeger.start(),
+        traceId,
+        (all) =>
+          all.some((span) => span.service === 'gateway' && span.kind === 'server') &&
+          has(all, 'orders', 'orders.create', 'server') &&
+          has(all, 'users', 'users.get', 'server'),
+        60_000,
+      );
+      say(`trace ${traceId}: ${spans.length} spans from ${[...new Set(spans.map((span) => span.service))].join(', ')}`);
+    });
+
+    it('has the Prometheus in the cluster scrape every gateway and worker pod (their prometheus.io annotations)', async () => {
+      const prometheus = new PortForward('observability', 'service/prometheus', 9090);
+      forwards.push(prometheus);
+      const url = await prometheus.start();
+      const expected = { 'warren-gateway': 2, 'warren-users': 2, 'warren-orders': 2 };
+      let last: Record<string, number> = {};
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const response = await fetch(`${url}/api/v1/targets?state=active`).catch(() => undefined);
+        if (response?.ok) {
+          const body = (await response.json()) as {
+            data: { activeTargets: { labels: { job: string; namespace?: string }; health: string }[] };
+          };
+          last = {};
+          for (const target of body.data.activeTargets) {
+            if (target.health === 'up' && target.labels.namespace === NAMESPACE) {
+              last[target.labels.job] = (last[target.labels.job] ?? 0) + 1;
+            }
+          }
+          if (Object.entries(expected).every(([job, count]) => (last[job] ?? 0) >= count)) break;
+        }
+        if (Date.now() > deadline) throw new Error(`targets up after 90 s: ${JSON.stringify(last)}`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      say(`Prometheus targets up: ${JSON.stringify(last)}`);
+    }, 120_000);
+
+    it('ships NetworkPolicies; says whether this cluster enforces them (a pod of another namespace dials PostgreSQL)', async () => {
+      const policies = await kubectlJson<{ items: any[] }>(['-n', NAMESPACE, 'get', 'networkpolicies']);
+      const names = policies.items.map((policy) => policy.metadata.name as string);
+      expect(names).toEqual(expect.arrayContaining([`${RELEASE}-postgresql`, `${RELEASE}-rabbitmq`]));
+      // Only the workers (and the migrations) may reach PostgreSQL; this pod is in the default namespace.
+      const pod = `netpol-probe-${randomBytes(3).toString('hex')}`;
+      await kubectl([
+        'run',
+        pod,
+        '--namespace',
+        'default',
+        '--restart=Never',
+        '--image=warren-cluster/busybox:local',
+        '--image-pull-policy=Never',
+        '--command',
+        '--',
+        'timeout',
+        '5',
+        'nc',
+        `${RELEASE}-postgresql.${NAMESPACE}.svc.cluster.local`,
+        '5432',
+      ]);
+      let phase = '';
+      const deadline = Date.now() + 60_000;
+      while (!['Succeeded', 'Failed'].includes(phase) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        phase = (await kubectlJson(['-n', 'default', 'get', 'pod', pod])).status.phase;
+      }
+      await kubectl(['-n', 'default', 'delete', 'pod', pod, '--wait=false']);
+      expect(['Succeeded', 'Failed']).toContain(phase);
+      say(
+        phase === 'Succeeded'
+          ? `NetworkPolicies NOT enforced here: the CNI (bridge + host-local) ignores them, so a pod of another namespace reached ${RELEASE}-postgresql:5432. The ${names.length} policies are admitted by the API server; enforcing them needs a policy-aware CNI (Calico, Cilium, kindnet with network policies).`
+          : `NetworkPolicies enforced: a pod of another namespace could not reach ${RELEASE}-postgresql:5432`,
+      );
     });
 
     /** Keyed writes at 20/s through the NodePort while `change` runs; the row-by-row audit afterwards. */
@@ -352,7 +474,7 @@ if (problem !== undefined && !required) {
         `PersistentVolumeClaim/data-${RELEASE}-rabbitmq-0`,
         `Secret/${RELEASE}-credentials`,
       ]);
-      await kubectl(['delete', 'namespace', NAMESPACE, '--wait=true'], { timeoutMs: 180_000 });
+      await kubectl(['delete', 'namespace', NAMESPACE, 'observability', '--wait=true'], { timeoutMs: 180_000 });
       await kubectl(['delete', 'pv', '-l', 'warren.test/local-volume=true', '--ignore-not-found']);
     }, 300_000);
   });

@@ -160,11 +160,15 @@ if (problem !== undefined && !required) {
         return jobs.every((job) => up.includes(job)) ? up : undefined;
       });
       expect(healthy).toEqual(expect.arrayContaining(jobs));
-      const query = await fetch(
-        `${prometheus}/api/v1/query?query=${encodeURIComponent('count by (job) (rpc_server_duration_seconds_count)')}`,
-      );
-      const result = ((await query.json()) as { data: { result: { metric: { job: string } }[] } }).data.result;
-      expect(result.map((series) => series.metric.job).sort()).toEqual(['warren-orders', 'warren-users']);
+      // Both workers' RPC histograms, once a scrape follows the calls the tests above made (one interval, 15 s).
+      const query = `${prometheus}/api/v1/query?query=${encodeURIComponent('count by (job) (rpc_server_duration_seconds_count)')}`;
+      const workers = await poll("both workers' rpc_server_duration_seconds scraped", 45_000, async () => {
+        const result = ((await (await fetch(query)).json()) as { data: { result: { metric: { job: string } }[] } }).data
+          .result;
+        const found = result.map((series) => series.metric.job).sort();
+        return found.length === 2 ? found : undefined;
+      });
+      expect(workers).toEqual(['warren-orders', 'warren-users']);
     });
 
     it('recovers a users container killed with SIGKILL mid-traffic: no acknowledged write lost or doubled', async () => {
