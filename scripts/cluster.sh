@@ -5,7 +5,8 @@
 #                       machine-wide cache, and the pause/coredns/busybox image tarballs next to them
 #   cluster.sh up       start containerd (an instance of its own), etcd, the control plane, kubelet, kube-proxy and
 #                       CoreDNS; wait until the node is Ready and cluster DNS answers (idempotent)
-#   cluster.sh down     stop everything and undo every change to the host (iptables, links, mounts, sysctls, cgroups)
+#   cluster.sh down     stop everything and undo what it changed on the host (iptables, links, mounts, sysctls,
+#                       cgroups); the Debian packages `up` installed stay
 #   cluster.sh status   show which components run (exit status 0 only if all run)
 #   cluster.sh test     smoke test: imported image with imagePullPolicy Never, pod -> Service by DNS name,
 #                       pod -> API server, `kubectl port-forward --address 127.0.0.1` to a Service
@@ -263,6 +264,9 @@ wait_for() {
 ensure_packages() {
   local missing=() p policy=/usr/sbin/policy-rc.d ours=
   for p in containerd runc etcd-server containernetworking-plugins iptables conntrack nftables openssl jq curl busybox-static; do
+    # A containerd or runc from another package (docker-ce's containerd.io) is used as it is: installing Debian's
+    # would remove that package, and Docker with it.
+    [[ $p == containerd || $p == runc ]] && command -v "$p" >/dev/null && continue
     [[ "$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null)" == *"ok installed" ]] || missing+=("$p")
   done
   [[ ${#missing[@]} == 0 ]] && return 0
@@ -566,7 +570,7 @@ EOF
 
 node_ready() { [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]; }
 api_ready_for() { curl -sf --max-time 2 --cacert "$1/pki/ca.crt" https://127.0.0.1:6443/readyz >/dev/null; }
-api_ready() { curl -sf --max-time 2 --cacert "$PKI/ca.crt" https://127.0.0.1:6443/readyz >/dev/null; }
+api_ready() { api_ready_for "$STATE_DIR"; }
 coredns_ready() { [[ "$(kc -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" -ge 1 ]]; }
 # run_pod PREFIX SHELL_COMMAND: a one-shot busybox pod (imagePullPolicy Never); waits (bounded) for it to end,
 # prints its log; fails unless it Succeeded
@@ -609,6 +613,10 @@ cmd_up() {
   for b in "${K8S_CMDS[@]}" coredns crictl pause; do [[ -x $BIN/$b ]] || { log "missing $BIN/$b: building"; cmd_build; break; }; done
   build_images
   mkdir -p "$STATE_DIR" "$LOGS" "$PIDS" "$VAR" "$RUN"
+  # The API server reaches the kubelet (logs, exec, port-forward) by the node's name, and the kubelet listens on
+  # 127.0.0.1 only.
+  getent ahostsv4 "$NODE_NAME" | grep -q '^127\.0\.0\.1 ' ||
+    die "$NODE_NAME does not resolve to 127.0.0.1: add '127.0.0.1 $NODE_NAME' to /etc/hosts"
   # One cluster per machine (fixed ports, one kubelet): a cluster another checkout started is not adopted.
   local owner
   owner=$(cat "$RUN/state-dir" 2>/dev/null || true)
@@ -701,8 +709,9 @@ install_crds() {
   dir=$(module_dir "$PROMETHEUS_OPERATOR_MODULE")
   for f in "${PROMETHEUS_OPERATOR_CRDS[@]}"; do files+=(-f "$dir/$f"); done
   # Server-side: the CRDs are too large for the last-applied annotation of a client-side apply.
-  local names
-  mapfile -t names < <(kc apply --server-side --force-conflicts -o name "${files[@]}")
+  local applied names
+  applied=$(kc apply --server-side --force-conflicts -o name "${files[@]}")
+  mapfile -t names <<<"$applied"
   kc wait --for condition=established --timeout=60s "${names[@]}" >/dev/null
   log "CRDs ($KEDA_MODULE, $PROMETHEUS_OPERATOR_MODULE) established after $(since "$t")"
 }
@@ -737,6 +746,7 @@ clean_nft_tables() {
   while read -r fam table chain; do
     grep -qx "nft $fam $table" "$STATE_DIR/host.saved" || continue        # a new table: deleted whole below
     grep -qx "nftchain $fam $table $chain" "$STATE_DIR/host.saved" && continue
+    [[ $chain != DOCKER* ]] || continue   # a dockerd started after `up` owns these, empty or not
     [[ "$(nft -j list chain "$fam" "$table" "$chain" 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')" == 0 ]] || continue
     nft delete chain "$fam" "$table" "$chain" 2>/dev/null && log "deleted emptied nft chain $fam $table $chain" || true
   done < <(nft -j list chains 2>/dev/null | jq -r '.nftables[] | select(.chain) | .chain | "\(.family) \(.table) \(.name)"')
@@ -773,6 +783,10 @@ unmount_under() { # every mount point under the given directories, deepest first
 
 cmd_down() {
   local t0 i r k v kind p cg ns; t0=$(ms)
+  local owner
+  owner=$(cat "$RUN/state-dir" 2>/dev/null || true)
+  [[ -z $owner || $owner == "$STATE_DIR" || ! -d $owner ]] ||
+    die "the cluster was started from $owner: run scripts/cluster.sh down there"
   export PATH=$BIN:$PATH
   # 1. no new pods: controllers and scheduler first (a ReplicaSet would recreate force-deleted pods)
   stop_pid kube-controller-manager kube-scheduler
@@ -796,7 +810,7 @@ cmd_down() {
   # 5. mounts, link, netns
   unmount_under "$KUBELET_ROOT" "$VAR" "$RUN"
   if ip link show cni0 >/dev/null 2>&1 && ! grep -qx 'link cni0' "$STATE_DIR/host.saved" 2>/dev/null; then ip link del cni0; fi
-  for ns in /run/netns/cni-*; do [[ -e $ns ]] && { umount "$ns" 2>/dev/null; rm -f "$ns"; }; done
+  for ns in /run/netns/cni-*; do [[ -e $ns ]] || continue; umount "$ns" 2>/dev/null || true; rm -f "$ns"; done
   # 6. firewall: KUBE-* and CNI-* chains only (never DOCKER*), emptied new nft tables, conntrack of our ranges
   clean_iptables iptables
   clean_iptables ip6tables

@@ -37,7 +37,6 @@ SUMMARY=()
 label_of() { docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
 present() { docker image inspect "$1" >/dev/null 2>&1; }
 size_of() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%d MB", $1 / 1e6 }'; }
-hash_files() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 # One pull attempt decides for the run whether a registry answers.
 registry=unknown
@@ -146,9 +145,12 @@ backing_image() {
 sources_key() {
   local base
   for base in $(dockerfile_bases); do docker image inspect --format '{{.Id}}' "$base"; done
+  sha256sum .dockerignore
+  # Tracked and untracked files (not ignored ones: what the builds copy is what git sees, plus .dockerignore's rules);
+  # a file deleted in the working tree is left out, not an error.
   git ls-files -z --cached --others --exclude-standard -- package.json package-lock.json tsconfig.base.json \
     tsconfig.json packages services | grep -zv -e '/test/' -e '\.test\.ts$' -e '/Dockerfile$' |
-    xargs -0 sha256sum
+    while IFS= read -r -d '' file; do [[ -e $file ]] && sha256sum "$file"; done
 }
 
 service_image() {

@@ -24,27 +24,31 @@ wants() {
   shift
   [[ " $* " != *" --selectProjects "* || " $* " == *" $project "* ]]
 }
+engine=none
 if wants containers "$@" || wants cluster "$@"; then
   scripts/tools.sh docker-compose
   status=0
   scripts/images.sh || status=$?
-  if ((status == 3)); then
-    echo "[test] no container engine: test/containers will be skipped" >&2
-  elif ((status != 0)); then
+  if ((status == 0)); then
+    engine=up
+  elif ((status == 3)); then
+    echo "[test] no container engine: test/containers and test/cluster will be skipped" >&2
+  else
     exit "$status"
   fi
 fi
 # A single-node Kubernetes cluster for test/cluster (scripts/cluster.sh: built once per pinned version, then up in
-# about 15 s), torn down when the tests end. Where it cannot run, those tests say they are skipped, unless
-# WARREN_REQUIRE_CLUSTER=true (.ci/run) makes that a failure.
-if wants cluster "$@"; then
-  if scripts/cluster.sh up; then
-    trap 'scripts/cluster.sh down' EXIT
-  else
-    echo "[test] no cluster: test/cluster will be skipped" >&2
-  fi
+# about 15 s; it needs the images), torn down when the tests end unless it was running before. Where it cannot run,
+# those tests say they are skipped, unless WARREN_REQUIRE_CLUSTER=true (.ci/run) makes that a failure.
+tear_down_cluster() {
+  local status=$?
+  scripts/cluster.sh down || { echo "[test] scripts/cluster.sh down failed" >&2; ((status)) || status=1; }
+  exit "$status"
+}
+if [[ $engine == up ]] && wants cluster "$@"; then
+  # Set before `up`: a start that fails halfway is undone too.
+  scripts/cluster.sh status >/dev/null 2>&1 || trap tear_down_cluster EXIT
+  scripts/cluster.sh up || echo "[test] no cluster: test/cluster will be skipped" >&2
 fi
 npx tsc -b
-status=0
-npx jest "$@" || status=$?
-exit "$status"
+npx jest "$@"

@@ -166,9 +166,17 @@ if (problem !== undefined && !required) {
       expect([...components].sort()).toEqual(
         expect.arrayContaining(['gateway', 'orders', 'postgresql', 'rabbitmq', 'redis', 'users']),
       );
-      // The migrations Jobs are post-install hooks deleted when they succeed: the release's hooks say they ran.
-      const hooks = await helm(['get', 'hooks', RELEASE, '--namespace', NAMESPACE]);
-      expect(hooks).toMatch(/kind: Job[\s\S]*migrat/);
+      // The migrations Jobs are post-install hooks, deleted once they succeed: the release records how each ran.
+      const status = JSON.parse(await helm(['status', RELEASE, '--namespace', NAMESPACE, '-o', 'json'])) as {
+        hooks: { name: string; kind: string; last_run: { phase: string } }[];
+      };
+      const migrations = status.hooks.filter((hook) => hook.kind === 'Job' && hook.name.includes('migrations'));
+      expect(migrations.map((hook) => [hook.name, hook.last_run.phase]).sort()).toEqual(
+        [
+          [`${RELEASE}-orders-migrations`, 'Succeeded'],
+          [`${RELEASE}-users-migrations`, 'Succeeded'],
+        ].sort(),
+      );
     });
 
     it('passes helm test', async () => {
@@ -300,11 +308,11 @@ if (problem !== undefined && !required) {
         phase = (await kubectlJson(['-n', 'default', 'get', 'pod', pod])).status.phase;
       }
       await kubectl(['-n', 'default', 'delete', 'pod', pod, '--wait=false']);
-      expect(['Succeeded', 'Failed']).toContain(phase);
+      // This cluster's CNI does not enforce policies, so the dial succeeds (a DNS or image failure would fail here).
+      // On a CNI that enforces them this turns red, and the expectation becomes the refusal.
+      expect(phase).toBe('Succeeded');
       say(
-        phase === 'Succeeded'
-          ? `NetworkPolicies NOT enforced here: the CNI (bridge + host-local) ignores them, so a pod of another namespace reached ${RELEASE}-postgresql:5432. The ${names.length} policies are admitted by the API server; enforcing them needs a policy-aware CNI (Calico, Cilium, kindnet with network policies).`
-          : `NetworkPolicies enforced: a pod of another namespace could not reach ${RELEASE}-postgresql:5432`,
+        `NetworkPolicies NOT enforced here: the CNI (bridge + host-local) ignores them, so a pod of another namespace reached ${RELEASE}-postgresql:5432. The ${names.length} policies are admitted by the API server; enforcing them needs a policy-aware CNI (Calico, Cilium, kindnet with network policies).`,
       );
     });
 
@@ -389,6 +397,7 @@ if (problem !== undefined && !required) {
       expectExactlyOnce(figures);
       // Nothing the client could see: no attempt refused while pods were replaced.
       expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
+      expect(figures.load.retried).toBe(0);
       const after = await kubectlJson<{ items: any[] }>([
         '-n',
         NAMESPACE,
@@ -411,6 +420,7 @@ if (problem !== undefined && !required) {
       });
       expectExactlyOnce(figures);
       expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
+      expect(figures.load.retried).toBe(0);
       const history = await helm(['history', RELEASE, '--namespace', NAMESPACE, '-o', 'json']);
       expect((JSON.parse(history) as { description: string }[]).at(-1)?.description).toMatch(/Rollback to 1/);
     }, 420_000);

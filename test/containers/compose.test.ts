@@ -179,9 +179,7 @@ if (problem !== undefined && !required) {
       try {
         await sleep(5_000);
         killedAt = driver.now();
-        // The container's own process, from the host, as the kernel's OOM killer would: the engine sees a crash and
-        // its restart policy (unless-stopped) applies. (`docker kill` counts as a deliberate stop: no restart.)
-        process.kill(before.pid, 'SIGKILL');
+        await stack.crash('users');
         await poll('the users container restarted and healthy', 90_000, async () => {
           const state = await stack.state('users');
           return state.restartCount > before.restartCount && state.health === 'healthy' ? state : undefined;

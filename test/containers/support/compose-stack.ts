@@ -8,7 +8,7 @@ import { REPOSITORY_ROOT } from '@warren/launcher';
 
 const run = promisify(execFile);
 
-/** Any docker CLI will do for what the tests ask (inspect); DOCKER=<path> chooses one, as in scripts/lib/docker.sh. */
+/** Any docker CLI will do for what the tests ask (inspect, run); DOCKER=<path> chooses one (scripts/lib/docker.sh reads it too). */
 export const DOCKER = process.env.DOCKER ?? 'docker';
 /** Docker Compose v2, built by scripts/tools.sh. */
 export const COMPOSE = join(REPOSITORY_ROOT, '.tools/bin/docker-compose');
@@ -27,6 +27,7 @@ export function containerEngineProblem(): string | undefined {
 
 export interface ContainerState {
   id: string;
+  image: string;
   pid: number;
   status: string;
   health: string | undefined;
@@ -99,6 +100,7 @@ export class ComposeStack {
     const [container] = JSON.parse(stdout) as any[];
     return {
       id,
+      image: container.Config.Image,
       pid: container.State.Pid,
       status: container.State.Status,
       health: container.State.Health?.Status,
@@ -106,6 +108,28 @@ export class ComposeStack {
       user: container.Config.User,
       readOnlyRootFilesystem: container.HostConfig.ReadonlyRootfs,
     };
+  }
+
+  /**
+   * Kills the container's main process with SIGKILL, as the kernel's OOM killer would: the engine sees a crash and
+   * the restart policy applies (`docker kill` counts as a deliberate stop: no restart). Sent from a throwaway
+   * container in the engine's own pid namespace, so it works whoever runs the tests and wherever the engine is.
+   */
+  async crash(service: string): Promise<ContainerState> {
+    const state = await this.state(service);
+    await run(DOCKER, [
+      'run',
+      '--rm',
+      '--pid=host',
+      '--user',
+      '0',
+      '--entrypoint',
+      'sh',
+      state.image,
+      '-c',
+      `kill -9 ${state.pid}`,
+    ]);
+    return state;
   }
 
   /** A command in a running container, as its image's user. */

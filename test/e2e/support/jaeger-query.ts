@@ -61,8 +61,13 @@ export async function waitForTrace(
   const deadline = Date.now() + timeoutMs;
   let last: { trace: JaegerTrace; spans: Span[] } | undefined;
   let stableSince = 0;
+  let lastError: unknown;
   for (;;) {
-    const trace = await fetchTrace(queryUrl, traceId);
+    // A query API still starting (or a port-forward just opened) fails a request or two: keep asking until the end.
+    const trace = await fetchTrace(queryUrl, traceId).catch((error: unknown) => {
+      lastError = error;
+      return undefined;
+    });
     if (trace) {
       const spans = toSpans(trace);
       if (last?.spans.length !== spans.length) stableSince = Date.now();
@@ -72,7 +77,8 @@ export async function waitForTrace(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `trace ${traceId} incomplete after ${timeoutMs} ms:\n${last ? renderTree(last.spans) : '(none)'}`,
+        `trace ${traceId} incomplete after ${timeoutMs} ms:\n${last ? renderTree(last.spans) : '(none)'}` +
+          (lastError ? `\nlast query error: ${String(lastError)}` : ''),
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
