@@ -24,9 +24,22 @@ wants() {
   shift
   [[ " $* " != *" --selectProjects "* || " $* " == *" $project "* ]]
 }
+# What this run starts (a container engine, a cluster) it stops when it ends, whatever the outcome, keeping jest's
+# exit status; what was running before is left running.
+teardown=()
+tear_down() {
+  local status=$? step
+  for step in "${teardown[@]}"; do
+    $step || { echo "[test] $step failed" >&2; ((status)) || status=1; }
+  done
+  exit "$status"
+}
+trap tear_down EXIT
+
 engine=none
 if wants containers "$@" || wants cluster "$@"; then
   scripts/tools.sh docker-compose
+  scripts/container-engine.sh status >/dev/null 2>&1 || teardown=("scripts/container-engine.sh down")
   status=0
   scripts/images.sh || status=$?
   if ((status == 0)); then
@@ -38,16 +51,11 @@ if wants containers "$@" || wants cluster "$@"; then
   fi
 fi
 # A single-node Kubernetes cluster for test/cluster (scripts/cluster.sh: built once per pinned version, then up in
-# about 15 s; it needs the images), torn down when the tests end unless it was running before. Where it cannot run,
-# those tests say they are skipped, unless WARREN_REQUIRE_CLUSTER=true (.ci/run) makes that a failure.
-tear_down_cluster() {
-  local status=$?
-  scripts/cluster.sh down || { echo "[test] scripts/cluster.sh down failed" >&2; ((status)) || status=1; }
-  exit "$status"
-}
+# about 15 s; it needs the images). Where it cannot run, those tests say they are skipped, unless
+# WARREN_REQUIRE_CLUSTER=true (.ci/run) makes that a failure.
 if [[ $engine == up ]] && wants cluster "$@"; then
-  # Set before `up`: a start that fails halfway is undone too.
-  scripts/cluster.sh status >/dev/null 2>&1 || trap tear_down_cluster EXIT
+  # Registered before `up`, and run before the engine's: a start that fails halfway is undone too.
+  scripts/cluster.sh status >/dev/null 2>&1 || teardown=("scripts/cluster.sh down" "${teardown[@]}")
   scripts/cluster.sh up || echo "[test] no cluster: test/cluster will be skipped" >&2
 fi
 npx tsc -b

@@ -16,8 +16,10 @@ import { REPOSITORY_ROOT } from '@warren/launcher';
 import { describeApiEndToEnd, type ApiTarget } from '../e2e/support/api-scenarios';
 import { api, uniqueEmail } from '../e2e/support/http';
 import { waitForTrace, type Span } from '../e2e/support/jaeger-query';
+import { poll } from '../e2e/support/poll';
 import { auditDatabases } from '../faults/support/audit';
 import { summaryTable, type ScenarioFigures } from '../faults/support/fault-suite';
+import { expectExactlyOnce } from '../faults/support/expectations';
 import { LoadDriver, summarize } from '../faults/support/load-driver';
 import {
   clusterProblem,
@@ -257,26 +259,25 @@ if (problem !== undefined && !required) {
       forwards.push(prometheus);
       const url = await prometheus.start();
       const expected = { 'warren-gateway': 2, 'warren-users': 2, 'warren-orders': 2 };
-      let last: Record<string, number> = {};
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const response = await fetch(`${url}/api/v1/targets?state=active`).catch(() => undefined);
-        if (response?.ok) {
+      const up = await poll(
+        'every gateway and worker pod scraped',
+        90_000,
+        async () => {
+          const response = await fetch(`${url}/api/v1/targets?state=active`);
           const body = (await response.json()) as {
             data: { activeTargets: { labels: { job: string; namespace?: string }; health: string }[] };
           };
-          last = {};
+          const counts: Record<string, number> = {};
           for (const target of body.data.activeTargets) {
             if (target.health === 'up' && target.labels.namespace === NAMESPACE) {
-              last[target.labels.job] = (last[target.labels.job] ?? 0) + 1;
+              counts[target.labels.job] = (counts[target.labels.job] ?? 0) + 1;
             }
           }
-          if (Object.entries(expected).every(([job, count]) => (last[job] ?? 0) >= count)) break;
-        }
-        if (Date.now() > deadline) throw new Error(`targets up after 90 s: ${JSON.stringify(last)}`);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-      say(`Prometheus targets up: ${JSON.stringify(last)}`);
+          return Object.entries(expected).every(([job, count]) => (counts[job] ?? 0) >= count) ? counts : undefined;
+        },
+        1_000,
+      );
+      say(`Prometheus targets up: ${JSON.stringify(up)}`);
     }, 120_000);
 
     it('ships NetworkPolicies; says whether this cluster enforces them (a pod of another namespace dials PostgreSQL)', async () => {
@@ -301,12 +302,15 @@ if (problem !== undefined && !required) {
         `${RELEASE}-postgresql.${NAMESPACE}.svc.cluster.local`,
         '5432',
       ]);
-      let phase = '';
-      const deadline = Date.now() + 60_000;
-      while (!['Succeeded', 'Failed'].includes(phase) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        phase = (await kubectlJson(['-n', 'default', 'get', 'pod', pod])).status.phase;
-      }
+      const phase = await poll(
+        'the probe pod finished',
+        60_000,
+        async () => {
+          const current: string = (await kubectlJson(['-n', 'default', 'get', 'pod', pod])).status.phase;
+          return ['Succeeded', 'Failed'].includes(current) ? current : undefined;
+        },
+        1_000,
+      );
       await kubectl(['-n', 'default', 'delete', 'pod', pod, '--wait=false']);
       // This cluster's CNI does not enforce policies, so the dial succeeds (a DNS or image failure would fail here).
       // On a CNI that enforces them this turns red, and the expectation becomes the refusal.
@@ -355,14 +359,22 @@ if (problem !== undefined && !required) {
       }
     }
 
-    const expectExactlyOnce = ({ load, audit }: ScenarioFigures) => {
-      expect(audit.duplicated).toEqual([]);
-      expect(audit.missing).toEqual([]);
-      expect(audit.unkeyed).toEqual([]);
-      expect(load.requests).toBeGreaterThan(50);
-      expect(load.failed).toBe(0);
-      expect(load.otherStatuses).toBe(0);
-      expect(load.timeouts).toBe(0);
+    /** The gateway and worker pods of the release. */
+    const servicePods = () =>
+      kubectlJson<{ items: any[] }>([
+        '-n',
+        NAMESPACE,
+        'get',
+        'pods',
+        '-l',
+        'app.kubernetes.io/component in (gateway,users,orders)',
+      ]);
+
+    /** Exactly once, and nothing the client could see: no attempt refused, none retried, while pods were replaced. */
+    const expectUndisturbed = (figures: ScenarioFigures) => {
+      expectExactlyOnce(figures);
+      expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
+      expect(figures.load.retried).toBe(0);
     };
 
     const rolloutRevision = async (revision: string) => {
@@ -385,27 +397,10 @@ if (problem !== undefined && !required) {
     };
 
     it('upgrades (every pod replaced) under a stream of keyed writes without a failed request', async () => {
-      const before = await kubectlJson<{ items: any[] }>([
-        '-n',
-        NAMESPACE,
-        'get',
-        'pods',
-        '-l',
-        'app.kubernetes.io/component in (gateway,users,orders)',
-      ]);
+      const before = await servicePods();
       const figures = await underTraffic('helm upgrade under traffic', () => rolloutRevision('2'));
-      expectExactlyOnce(figures);
-      // Nothing the client could see: no attempt refused while pods were replaced.
-      expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
-      expect(figures.load.retried).toBe(0);
-      const after = await kubectlJson<{ items: any[] }>([
-        '-n',
-        NAMESPACE,
-        'get',
-        'pods',
-        '-l',
-        'app.kubernetes.io/component in (gateway,users,orders)',
-      ]);
+      expectUndisturbed(figures);
+      const after = await servicePods();
       // Old pods may still be draining (preStop, shutdown) when --wait returns; none may still be serving.
       const oldNames = new Set(before.items.map((pod) => pod.metadata.name));
       const stillServing = after.items
@@ -418,9 +413,7 @@ if (problem !== undefined && !required) {
       const figures = await underTraffic('helm rollback under traffic', async () => {
         await helm(['rollback', RELEASE, '1', '--namespace', NAMESPACE, '--wait', '--timeout', '5m']);
       });
-      expectExactlyOnce(figures);
-      expect(figures.load.status503 + figures.load.status504 + figures.load.connectionErrors).toBe(0);
-      expect(figures.load.retried).toBe(0);
+      expectUndisturbed(figures);
       const history = await helm(['history', RELEASE, '--namespace', NAMESPACE, '-o', 'json']);
       expect((JSON.parse(history) as { description: string }[]).at(-1)?.description).toMatch(/Rollback to 1/);
     }, 420_000);

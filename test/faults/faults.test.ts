@@ -1,5 +1,6 @@
 import type { RunningService, Suite } from '@warren/launcher';
 import { auditDatabases } from './support/audit';
+import { expectExactlyOnce } from './support/expectations';
 import {
   GATEWAY_RPC_TIMEOUT_MS,
   opsUrls,
@@ -107,18 +108,6 @@ async function runScenario(
   };
 }
 
-/** What every scenario must show: exactly-once rows, and every request ended 201 (retried with its key). */
-function expectExactlyOnce({ figures: { load, audit } }: ScenarioRun): void {
-  expect(audit.duplicated).toEqual([]);
-  expect(audit.missing).toEqual([]);
-  expect(audit.unkeyed).toEqual([]);
-  expect(load.requests).toBeGreaterThan(50);
-  expect(load.failed).toBe(0);
-  // 500s, 400s, 422s... would be bugs; client-side timeouts would mean a hang.
-  expect(load.otherStatuses).toBe(0);
-  expect(load.timeouts).toBe(0);
-}
-
 /** Requests started well after recovery succeed at their first attempt: nothing is left broken. */
 function expectHealthyAfter(run: ScenarioRun): void {
   expect(run.readyAt).toBeDefined();
@@ -157,7 +146,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
         const backAt = driver.now();
         return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 60_000) };
       });
-      expectExactlyOnce(run);
+      expectExactlyOnce(run.figures);
       expectPromptRefusals(run);
       expectHealthyAfter(run);
       expect(pids(suite)).toEqual(before);
@@ -188,7 +177,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
         if (redelivered > 0) break;
       }
       console.log(`users.create messages redelivered after the kill: ${redelivered}`);
-      expectExactlyOnce(run);
+      expectExactlyOnce(run.figures);
       expect(redelivered).toBeGreaterThan(0);
       // The replica answered every caller: nothing waited for a deadline.
       expect(run.figures.load.status504).toBe(0);
@@ -205,7 +194,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
         const backAt = driver.now();
         return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 30_000) };
       });
-      expectExactlyOnce(run);
+      expectExactlyOnce(run.figures);
       expectPromptRefusals(run);
       expectHealthyAfter(run);
     });
@@ -225,7 +214,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
         const backAt = driver.now();
         return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 30_000) };
       });
-      expectExactlyOnce(run);
+      expectExactlyOnce(run.figures);
       expectPromptRefusals(run);
       expectHealthyAfter(run);
       expect(pids(suite)).toEqual(before);
@@ -243,7 +232,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
         const backAt = driver.now();
         return { downAt, backAt, recoveryMs: await waitUntilRedisIsUsedAgain(suite.gatewayUrl) };
       });
-      expectExactlyOnce(run);
+      expectExactlyOnce(run.figures);
       expectPromptRefusals(run);
       expectHealthyAfter(run);
       expect(pids(suite)).toEqual(before);
@@ -269,7 +258,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
       });
       console.log(`rolling restart exit codes: ${JSON.stringify(exits)}`);
       expect(exits).toEqual({ gateway: 0, users: 0, orders: 0 });
-      expectExactlyOnce(run);
+      expectExactlyOnce(run.figures);
       // Graceful drain: no request was refused or timed out on the way; only connections to a closed port are retried.
       expect(run.figures.load.status503).toBe(0);
       expect(run.figures.load.status504).toBe(0);
