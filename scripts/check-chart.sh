@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 ROOT=$PWD
 export PATH=$ROOT/.tools/bin:$PATH
-K8S_VERSION=${K8S_VERSION:-1.31.0}
+K8S_VERSION=${K8S_VERSION:-1.34.0}
 CHART=charts/warren
 RELEASE=warren
 NAMESPACE=warren

@@ -126,8 +126,9 @@ make_image() {
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$rootfs" -cf "$tmp/layer.tar" .
   layer_sha=$(sha256sum "$tmp/layer.tar" | cut -d' ' -f1)
   mkdir "$tmp/$layer_sha" && mv "$tmp/layer.tar" "$tmp/$layer_sha/layer.tar"
-  jq -cn --arg diff "sha256:$layer_sha" --argjson cfg "$config" '{
-      architecture: "amd64", os: "linux", created: "1970-01-01T00:00:00Z",
+  # Debian's architecture names are the OCI ones for amd64 and arm64.
+  jq -cn --arg diff "sha256:$layer_sha" --argjson cfg "$config" --arg arch "$(dpkg --print-architecture)" '{
+      architecture: $arch, os: "linux", created: "1970-01-01T00:00:00Z",
       config: ({Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/"], WorkingDir: "/"} + $cfg),
       rootfs: {type: "layers", diff_ids: [$diff]}}' >"$tmp/config.json"
   cfg_sha=$(sha256sum "$tmp/config.json" | cut -d' ' -f1)
@@ -617,6 +618,7 @@ cmd_up() {
   # 127.0.0.1 only.
   getent ahostsv4 "$NODE_NAME" | grep -q '^127\.0\.0\.1 ' ||
     die "$NODE_NAME does not resolve to 127.0.0.1: add '127.0.0.1 $NODE_NAME' to /etc/hosts"
+  check_address_ranges
   # One cluster per machine (fixed ports, one kubelet): a cluster another checkout started is not adopted.
   local owner
   owner=$(cat "$RUN/state-dir" 2>/dev/null || true)
@@ -771,6 +773,18 @@ kill_leftovers() {
   kill -KILL "${pids[@]}" 2>/dev/null || true
   sleep 0.5
 }
+# The pod and Service ranges must be free on this host: a route into them through another link (a VPN, a LAN in
+# 10.0.0.0/24, another cluster's bridge) would be shadowed by the pods' or captured by kube-proxy's rules.
+check_address_ranges() {
+  local cidr route
+  for cidr in "$POD_CIDR" "$SERVICE_CIDR"; do
+    while read -r route; do
+      [[ -z $route || $route == default* || $route == *" dev cni0 "* || $route == *" dev cni0" ]] && continue
+      die "$cidr (scripts/cluster.sh POD_CIDR/SERVICE_CIDR) overlaps this host's route '$route': change them here"
+    done < <(ip -4 route show root "$cidr"; ip -4 route show match "$cidr")
+  done
+}
+
 unmount_under() { # every mount point under the given directories, deepest first
   local d m
   for d in "$@"; do
@@ -830,7 +844,12 @@ cmd_down() {
     find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
     [[ -d $cg ]] && log "could not remove cgroup $cg"
   done
-  rm -rf "$VAR" "$RUN"
+  # Never through a mount that would not go away (a volume's bind mount could lead into the host's files).
+  if awk '{print $5}' /proc/self/mountinfo | grep -qE "^($VAR|$RUN)(/|$)"; then
+    log "mounts are left under $VAR or $RUN: not removing them"
+  else
+    rm -rf --one-file-system "$VAR" "$RUN"
+  fi
   if [[ -f $STATE_DIR/host.saved ]]; then
     for p in "${HOST_PATHS[@]}"; do
       grep -qx "path $p" "$STATE_DIR/host.saved" && continue

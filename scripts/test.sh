@@ -5,25 +5,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 scripts/ensure-deps.sh
-scripts/services.sh up
-# Prometheus and promtool (Debian's package) for the metrics and rules tests.
-scripts/tools.sh prometheus promtool
-# Jaeger v2, the OTLP receiver of the tracing test: built from source once (several minutes the first time on
-# two cores), then skipped while .tools/bin/jaeger is at the pinned version.
-scripts/tools.sh jaeger
-# helm renders the chart for the deploy project's tests.
-scripts/tools.sh helm
-# schemathesis fuzzes the running suite's OpenAPI document (test/e2e/schemathesis.test.ts).
-scripts/tools.sh schemathesis
-# Docker Compose v2 and the images (the three services from their Dockerfiles, stand-ins for the rest where no
-# registry answers) for test/containers. Without a container engine (exit 3) those tests say they are skipped,
-# unless WARREN_REQUIRE_CONTAINERS=true (.ci/run) makes that a failure.
-# (Not when the arguments select jest projects without them, e.g. `npm test -- --selectProjects unit`.)
+# (Each step only when the arguments select a jest project that needs it, e.g. not for
+# `npm test -- --selectProjects unit`.)
 wants() {
   local project=$1
   shift
   [[ " $* " != *" --selectProjects "* || " $* " == *" $project "* ]]
 }
+# RabbitMQ, PostgreSQL and Redis on 127.0.0.1 and the tools of the integration, end-to-end and fault tests:
+# Prometheus and promtool (Debian's package) for the metrics and rules tests; Jaeger v2, the OTLP receiver of the
+# tracing test, built from source once (several minutes the first time on two cores), then skipped while
+# .tools/bin/jaeger is at the pinned version; schemathesis fuzzes the running suite's OpenAPI document.
+if wants integration "$@" || wants e2e "$@" || wants faults "$@"; then
+  scripts/services.sh up
+  scripts/tools.sh prometheus promtool jaeger schemathesis
+fi
+# helm renders the chart for the deploy project's tests and installs it in the cluster project's.
+scripts/tools.sh helm
 # What this run starts (a container engine, a cluster) it stops when it ends, whatever the outcome, keeping jest's
 # exit status; what was running before is left running.
 teardown=()
@@ -36,6 +34,9 @@ tear_down() {
 }
 trap tear_down EXIT
 
+# Docker Compose v2 and the images (the three services from their Dockerfiles, stand-ins for the rest where no
+# registry answers) for test/containers and test/cluster. Without a container engine (exit 3) those tests say they
+# are skipped, unless WARREN_REQUIRE_CONTAINERS=true (.ci/run) makes that a failure.
 engine=none
 if wants containers "$@" || wants cluster "$@"; then
   scripts/tools.sh docker-compose
@@ -53,7 +54,8 @@ fi
 # A single-node Kubernetes cluster for test/cluster (scripts/cluster.sh: built once per pinned version, then up in
 # about 15 s; it needs the images). Where it cannot run, those tests say they are skipped, unless
 # WARREN_REQUIRE_CLUSTER=true (.ci/run) makes that a failure.
-if [[ $engine == up ]] && wants cluster "$@"; then
+# With WARREN_CLUSTER=kind the cluster is one made beforehand (the GitHub workflow's kind): none is started.
+if [[ $engine == up ]] && wants cluster "$@" && [[ ${WARREN_CLUSTER:-warren} == warren ]]; then
   # Registered before `up`, and run before the engine's: a start that fails halfway is undone too.
   scripts/cluster.sh status >/dev/null 2>&1 || teardown=("scripts/cluster.sh down" "${teardown[@]}")
   scripts/cluster.sh up || echo "[test] no cluster: test/cluster will be skipped" >&2

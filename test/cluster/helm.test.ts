@@ -9,19 +9,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPOSITORY_ROOT } from '@warren/launcher';
 import { describeApiEndToEnd, type ApiTarget } from '../e2e/support/api-scenarios';
 import { api, uniqueEmail } from '../e2e/support/http';
-import { waitForTrace, type Span } from '../e2e/support/jaeger-query';
+import { traceOneOrder } from '../e2e/support/order-trace';
 import { poll } from '../e2e/support/poll';
 import { auditDatabases } from '../faults/support/audit';
 import { summaryTable, type ScenarioFigures } from '../faults/support/fault-suite';
 import { expectExactlyOnce } from '../faults/support/expectations';
 import { LoadDriver, summarize } from '../faults/support/load-driver';
 import {
+  CLUSTER,
   clusterProblem,
   createLocalVolumes,
   helm,
@@ -30,6 +32,7 @@ import {
   loadImages,
   PortForward,
 } from './support/cluster';
+import { notesOf, Release } from './support/release';
 
 jest.setTimeout(120_000);
 
@@ -39,20 +42,29 @@ const CHART = join(REPOSITORY_ROOT, 'charts/warren');
 const say = (text: string) => process.stdout.write(`[cluster] ${text}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
+const chartMetadata = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+const chartValues = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as any;
+const backingImage = (name: 'rabbitmq' | 'postgresql' | 'redis') =>
+  `${chartValues[name].image.repository}:${chartValues[name].image.tag}`;
+/** The ports of the release's Services: the gateway's HTTP port, the workers' ops ports. */
+const servicePorts = {
+  gateway: chartValues.gateway.service.port as number,
+  users: chartValues.users.opsPort as number,
+  orders: chartValues.orders.opsPort as number,
+};
+/** PostgreSQL's image also runs the NetworkPolicy probe (pg_isready): it is in the cluster already. */
+const postgresImage = backingImage('postgresql');
+
 /** The images the release runs: the services under the chart's default names, and its backing services. */
 function releaseImages(): { tag: [string, string][]; load: string[] } {
-  const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
-  const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as any;
   const tag = (['gateway', 'users', 'orders'] as const).map(
     (service) =>
       [
         `warren-${service}:dev`,
-        `${values.image.registry}/${values.image.owner}/warren-${service}:${chart.appVersion}`,
+        `${chartValues.image.registry}/${chartValues.image.owner}/warren-${service}:${chartMetadata.appVersion}`,
       ] as [string, string],
   );
-  const backing = ['rabbitmq', 'postgresql', 'redis'].map(
-    (name) => `${values[name].image.repository}:${values[name].image.tag}`,
-  );
+  const backing = (['rabbitmq', 'postgresql', 'redis'] as const).map(backingImage);
   return { tag, load: [...tag.map(([, name]) => name), ...backing] };
 }
 
@@ -86,17 +98,13 @@ if (problem !== undefined && !required) {
   });
 } else {
   describe('the chart installed on a real cluster (in-chart RabbitMQ, PostgreSQL and Redis)', () => {
+    const release = new Release(RELEASE, NAMESPACE);
+    /** Port-forwards to the observability stack and PostgreSQL. */
     const forwards: PortForward[] = [];
     let target: ApiTarget;
     let installOutput = '';
     /** http://127.0.0.1:<the gateway Service's NodePort> */
     let nodePortUrl: string;
-
-    const forward = async (service: string, port: number) => {
-      const portForward = new PortForward(NAMESPACE, `service/${RELEASE}-${service}`, port);
-      forwards.push(portForward);
-      return await portForward.start();
-    };
 
     beforeAll(async () => {
       if (problem !== undefined) throw new Error(`no cluster, and WARREN_REQUIRE_CLUSTER=true: ${problem}`);
@@ -138,52 +146,39 @@ if (problem !== undefined && !required) {
         // gateway through its Service, as in production: the NodePort, served on 127.0.0.1 here.
         '--set',
         'gateway.service.type=NodePort',
+        ...(CLUSTER.gatewayNodePort === undefined
+          ? []
+          : ['--set', `gateway.service.nodePort=${CLUSTER.gatewayNodePort}`]),
       ]);
       say(`helm install --wait: deployed, post-install hooks done, in ${seconds(started)}`);
       const gatewayService = await kubectlJson(['-n', NAMESPACE, 'get', 'service', `${RELEASE}-gateway`]);
       nodePortUrl = `http://127.0.0.1:${gatewayService.spec.ports[0].nodePort}`;
-      const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as any;
-      const opsUrls = {
-        users: await forward('users', values.users.opsPort),
-        orders: await forward('orders', values.orders.opsPort),
-      };
-      target = { baseUrl: await forward('gateway', values.gateway.service.port), opsUrl: (worker) => opsUrls[worker] };
+      target = await release.apiTarget(servicePorts);
     }, 720_000);
 
     afterAll(() => {
+      release.stopForwards();
       for (const portForward of forwards) portForward.stop();
     });
 
     it('prints the NOTES and leaves every pod Ready, the migrations done', async () => {
       expect(installOutput).toContain('STATUS: deployed');
       expect(installOutput).toContain(`is installed as release "${RELEASE}"`);
-      say(`NOTES:\n${installOutput.slice(installOutput.indexOf('NOTES:') + 'NOTES:'.length).trim()}`);
-      const pods = await kubectlJson<{ items: any[] }>(['-n', NAMESPACE, 'get', 'pods']);
-      const notReady = pods.items
-        .filter((pod) => pod.status.phase !== 'Succeeded')
-        .filter((pod) => !pod.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'))
-        .map((pod) => `${pod.metadata.name} ${pod.status.phase}`);
-      expect(notReady).toEqual([]);
-      const components = new Set(pods.items.map((pod) => pod.metadata.labels['app.kubernetes.io/component']));
-      expect([...components].sort()).toEqual(
-        expect.arrayContaining(['gateway', 'orders', 'postgresql', 'rabbitmq', 'redis', 'users']),
+      say(`NOTES:\n${notesOf(installOutput)}`);
+      const pods = await release.servingPods();
+      expect(pods.notReady).toEqual([]);
+      expect(new Set(pods.components)).toEqual(
+        new Set(['gateway', 'orders', 'postgresql', 'rabbitmq', 'redis', 'users']),
       );
-      // The migrations Jobs are post-install hooks, deleted once they succeed: the release records how each ran.
-      const status = JSON.parse(await helm(['status', RELEASE, '--namespace', NAMESPACE, '-o', 'json'])) as {
-        hooks: { name: string; kind: string; last_run: { phase: string } }[];
-      };
-      const migrations = status.hooks.filter((hook) => hook.kind === 'Job' && hook.name.includes('migrations'));
-      expect(migrations.map((hook) => [hook.name, hook.last_run.phase]).sort()).toEqual(
-        [
-          [`${RELEASE}-orders-migrations`, 'Succeeded'],
-          [`${RELEASE}-users-migrations`, 'Succeeded'],
-        ].sort(),
-      );
+      // Post-install: after the in-chart PostgreSQL is created.
+      expect(await release.migrations()).toEqual([
+        { name: `${RELEASE}-orders-migrations`, events: ['post-install', 'pre-upgrade'], phase: 'Succeeded' },
+        { name: `${RELEASE}-users-migrations`, events: ['post-install', 'pre-upgrade'], phase: 'Succeeded' },
+      ]);
     });
 
     it('passes helm test', async () => {
-      const output = await helm(['test', RELEASE, '--namespace', NAMESPACE, '--timeout', '3m']);
-      expect(output).toMatch(/Phase:\s+Succeeded/);
+      expect(await release.test()).toMatch(/Phase:\s+Succeeded/);
     }, 240_000);
 
     describeApiEndToEnd(() => target);
@@ -230,28 +225,10 @@ if (problem !== undefined && !required) {
     });
 
     it('sends one trace of POST /v1/orders through gateway, orders and users to the Jaeger in the cluster', async () => {
-      const user = await api(nodePortUrl, 'POST', '/v1/users', { body: { name: 'Traced', email: uniqueEmail('k8s') } });
-      expect(user.status).toBe(201);
-      const traceId = randomBytes(16).toString('hex');
-      const created = await api(nodePortUrl, 'POST', '/v1/orders', {
-        body: { userId: user.body.id, currency: 'EUR', items: [{ sku: 'BOOK-1', quantity: 1, unitPriceCents: 990 }] },
-        headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
-      });
-      expect(created.status).toBe(201);
       const jaeger = new PortForward('observability', 'service/jaeger', 16686);
       forwards.push(jaeger);
-      const has = (spans: Span[], service: string, name: string, kind: string) =>
-        spans.some((span) => span.service === service && span.name === name && span.kind === kind);
-      const { spans } = await waitForTrace(
-        await jaeger.start(),
-        traceId,
-        (all) =>
-          all.some((span) => span.service === 'gateway' && span.kind === 'server') &&
-          has(all, 'orders', 'orders.create', 'server') &&
-          has(all, 'users', 'users.get', 'server'),
-        60_000,
-      );
-      say(`trace ${traceId}: ${spans.length} spans from ${[...new Set(spans.map((span) => span.service))].join(', ')}`);
+      const trace = await traceOneOrder(nodePortUrl, await jaeger.start(), 60_000);
+      say(`trace ${trace.traceId}: ${trace.spans.length} spans from ${trace.services.join(', ')}`);
     });
 
     it('has the Prometheus in the cluster scrape every gateway and worker pod (their prometheus.io annotations)', async () => {
@@ -280,11 +257,14 @@ if (problem !== undefined && !required) {
       say(`Prometheus targets up: ${JSON.stringify(up)}`);
     }, 120_000);
 
-    it('ships NetworkPolicies; says whether this cluster enforces them (a pod of another namespace dials PostgreSQL)', async () => {
+    it('ships NetworkPolicies, and shows a denied path where the CNI enforces them (another namespace dials PostgreSQL)', async () => {
       const policies = await kubectlJson<{ items: any[] }>(['-n', NAMESPACE, 'get', 'networkpolicies']);
       const names = policies.items.map((policy) => policy.metadata.name as string);
       expect(names).toEqual(expect.arrayContaining([`${RELEASE}-postgresql`, `${RELEASE}-rabbitmq`]));
-      // Only the workers (and the migrations) may reach PostgreSQL; this pod is in the default namespace.
+      // Only the workers (and the migrations) may reach PostgreSQL; this pod is in the default namespace. It dials
+      // the Service's address, not its name, so that only the network can make it fail; pg_isready (PostgreSQL's
+      // image, loaded already) exits 0 when the server answers, 2 when nothing does.
+      const postgres = await kubectlJson(['-n', NAMESPACE, 'get', 'service', `${RELEASE}-postgresql`]);
       const pod = `netpol-probe-${randomBytes(3).toString('hex')}`;
       await kubectl([
         'run',
@@ -292,15 +272,17 @@ if (problem !== undefined && !required) {
         '--namespace',
         'default',
         '--restart=Never',
-        '--image=warren-cluster/busybox:local',
+        `--image=${postgresImage}`,
         '--image-pull-policy=Never',
         '--command',
         '--',
-        'timeout',
-        '5',
-        'nc',
-        `${RELEASE}-postgresql.${NAMESPACE}.svc.cluster.local`,
+        'pg_isready',
+        '--host',
+        postgres.spec.clusterIP,
+        '--port',
         '5432',
+        '--timeout',
+        '5',
       ]);
       const phase = await poll(
         'the probe pod finished',
@@ -311,13 +293,23 @@ if (problem !== undefined && !required) {
         },
         1_000,
       );
+      const output = (await kubectl(['-n', 'default', 'logs', pod])).trim();
       await kubectl(['-n', 'default', 'delete', 'pod', pod, '--wait=false']);
-      // This cluster's CNI does not enforce policies, so the dial succeeds (a DNS or image failure would fail here).
-      // On a CNI that enforces them this turns red, and the expectation becomes the refusal.
-      expect(phase).toBe('Succeeded');
-      say(
-        `NetworkPolicies NOT enforced here: the CNI (bridge + host-local) ignores them, so a pod of another namespace reached ${RELEASE}-postgresql:5432. The ${names.length} policies are admitted by the API server; enforcing them needs a policy-aware CNI (Calico, Cilium, kindnet with network policies).`,
-      );
+      if (CLUSTER.enforcesNetworkPolicies) {
+        expect({ phase, output }).toEqual({ phase: 'Failed', output: expect.stringContaining('no response') });
+        say(
+          `NetworkPolicies enforced on ${CLUSTER.name}: a pod of another namespace was denied ${RELEASE}-postgresql:5432 (${output}).`,
+        );
+      } else {
+        // Should this CNI start enforcing them, this turns red: then set enforcesNetworkPolicies in support/cluster.ts.
+        expect({ phase, output }).toEqual({
+          phase: 'Succeeded',
+          output: expect.stringContaining('accepting connections'),
+        });
+        say(
+          `NetworkPolicies NOT enforced on ${CLUSTER.name}: its CNI (bridge + host-local) ignores them, so a pod of another namespace reached ${RELEASE}-postgresql:5432 (${output}). The ${names.length} policies are admitted by the API server; enforcing them needs a policy-aware CNI (kind's since 0.24, Calico, Cilium).`,
+        );
+      }
     });
 
     /** Keyed writes at 20/s through the NodePort while `change` runs; the row-by-row audit afterwards. */
@@ -457,22 +449,195 @@ if (problem !== undefined && !required) {
       expect(figures.load.retried).toBeGreaterThan(0);
     }, 480_000);
 
+    describe("again with RabbitMQ, PostgreSQL and Redis external: the first release's, as managed services", () => {
+      const EXTERNAL = 'warren-external'; // its release, namespace and RabbitMQ vhost
+      const external = new Release(EXTERNAL, EXTERNAL);
+      const databaseOf = (component: 'users' | 'orders') => `warren_external_${component}`;
+      let externalTarget: ApiTarget;
+      let externalInstall = '';
+      /** A server of the first release, addressed as a managed service would be: by a DNS name. */
+      const host = (component: 'rabbitmq' | 'postgresql' | 'redis') =>
+        `${RELEASE}-${component}.${NAMESPACE}.svc.cluster.local`;
+      const inFirstRelease = (pod: string, ...command: string[]) =>
+        kubectl(['-n', NAMESPACE, 'exec', pod, '--', ...command]);
+
+      beforeAll(async () => {
+        await kubectl(['delete', 'namespace', EXTERNAL, '--ignore-not-found', '--wait=true'], { timeoutMs: 180_000 });
+        await kubectl(['create', 'namespace', EXTERNAL]);
+        // What a platform team provisions on managed servers: a vhost, two databases and a Redis database of their
+        // own, and the credentials in the Secrets charts/warren/ci/external-services.yaml names.
+        const username: string = chartValues.rabbitmq.auth.username;
+        await inFirstRelease(`${RELEASE}-rabbitmq-0`, 'rabbitmqctl', 'add_vhost', EXTERNAL);
+        await inFirstRelease(
+          `${RELEASE}-rabbitmq-0`,
+          'rabbitmqctl',
+          'set_permissions',
+          '-p',
+          EXTERNAL,
+          username,
+          '.*',
+          '.*',
+          '.*',
+        );
+        for (const component of ['users', 'orders'] as const) {
+          const sql = `CREATE DATABASE ${databaseOf(component)} OWNER ${chartValues.postgresql.databases[component].username}`;
+          await inFirstRelease(
+            `${RELEASE}-postgresql-0`,
+            'sh',
+            '-c',
+            `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d postgres -v ON_ERROR_STOP=1 -c '${sql}'`,
+          );
+        }
+        const credentials = (await kubectlJson(['-n', NAMESPACE, 'get', 'secret', `${RELEASE}-credentials`])).data;
+        const password = Buffer.from(credentials['rabbitmq-password'], 'base64').toString();
+        const secret = (name: string, data: Record<string, string>) => ({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace: EXTERNAL },
+          type: 'Opaque',
+          data,
+        });
+        const amqpUrl = `amqp://${username}:${password}@${host('rabbitmq')}:5672/${EXTERNAL}`;
+        const secrets = [
+          secret('warren-broker', {
+            'rabbitmq-password': credentials['rabbitmq-password'],
+            'amqp-url': Buffer.from(amqpUrl).toString('base64'),
+          }),
+          secret('warren-databases', {
+            'users-db-password': credentials['users-db-password'],
+            'orders-db-password': credentials['orders-db-password'],
+          }),
+          secret('warren-cache', { 'redis-password': credentials['redis-password'] }),
+        ];
+        // The first release's servers admit only its own components; a managed server's firewall would be opened
+        // for the new clients the same way.
+        const clients = {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: `${EXTERNAL}-clients`, namespace: NAMESPACE },
+          spec: {
+            podSelector: {
+              matchExpressions: [
+                { key: 'app.kubernetes.io/instance', operator: 'In', values: [RELEASE] },
+                { key: 'app.kubernetes.io/component', operator: 'In', values: ['rabbitmq', 'postgresql', 'redis'] },
+              ],
+            },
+            policyTypes: ['Ingress'],
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': EXTERNAL } } }] }],
+          },
+        };
+        await kubectl(['apply', '-f', '-'], {
+          input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...secrets, clients] }),
+        });
+
+        // charts/warren/ci/external-services.yaml as it is, with this cluster's addresses (no TLS in the first
+        // release's servers) and the images loaded here.
+        const server = (component: 'rabbitmq' | 'postgresql' | 'redis') => [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NAMESPACE } },
+            podSelector: {
+              matchLabels: { 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': component },
+            },
+          },
+        ];
+        const values = {
+          image: { owner: chartValues.image.owner, tag: chartMetadata.appVersion },
+          rabbitmq: { vhost: EXTERNAL, external: { host: host('rabbitmq'), port: 5672, tls: false } },
+          postgresql: {
+            databases: {
+              users: { name: databaseOf('users') },
+              orders: { name: databaseOf('orders') },
+            },
+            external: { host: host('postgresql'), port: 5432, params: '' },
+          },
+          redis: { database: 1, external: { host: host('redis'), port: 6379, tls: false } },
+          networkPolicy: {
+            externalTo: { rabbitmq: server('rabbitmq'), postgresql: server('postgresql'), redis: server('redis') },
+          },
+        };
+        const valuesFile = join(mkdtempSync(join(tmpdir(), 'warren-external-')), 'values.json');
+        writeFileSync(valuesFile, JSON.stringify(values));
+        const started = performance.now();
+        externalInstall = await helm([
+          'install',
+          EXTERNAL,
+          CHART,
+          '--namespace',
+          EXTERNAL,
+          '--wait',
+          '--timeout',
+          '6m',
+          '-f',
+          join(CHART, 'ci/external-services.yaml'),
+          '-f',
+          valuesFile,
+        ]);
+        say(`helm install --wait with external servers: deployed, pre-install hooks done, in ${seconds(started)}`);
+        externalTarget = await external.apiTarget(servicePorts);
+      }, 600_000);
+
+      afterAll(() => external.stopForwards());
+
+      it('runs no server of its own: migrations done before install, every pod Ready, NOTES printed', async () => {
+        expect(externalInstall).toContain('STATUS: deployed');
+        expect(externalInstall).toContain(`against the external PostgreSQL ${host('postgresql')}:5432`);
+        say(`NOTES (external):\n${notesOf(externalInstall)}`);
+        expect(await external.servingPods()).toEqual({
+          components: ['gateway', 'gateway', 'orders', 'orders', 'users', 'users'],
+          notReady: [],
+        });
+        // Pre-install: the external PostgreSQL is there before anything of the release.
+        expect(await external.migrations()).toEqual([
+          { name: `${EXTERNAL}-orders-migrations`, events: ['pre-install', 'pre-upgrade'], phase: 'Succeeded' },
+          { name: `${EXTERNAL}-users-migrations`, events: ['pre-install', 'pre-upgrade'], phase: 'Succeeded' },
+        ]);
+      });
+
+      it('passes helm test', async () => {
+        expect(await external.test()).toMatch(/Phase:\s+Succeeded/);
+      }, 240_000);
+
+      describeApiEndToEnd(() => externalTarget);
+
+      it("keeps to its own vhost and databases: its workers consume there, its users are not the first release's", async () => {
+        const user = await api(externalTarget.baseUrl, 'POST', '/v1/users', {
+          body: { name: 'Managed', email: uniqueEmail('external') },
+        });
+        expect(user.status).toBe(201);
+        expect((await api(nodePortUrl, 'GET', `/v1/users/${user.body.id}`)).status).toBe(404);
+        const queues = await inFirstRelease(
+          `${RELEASE}-rabbitmq-0`,
+          'rabbitmqctl',
+          '-q',
+          'list_queues',
+          '-p',
+          EXTERNAL,
+          'name',
+          'consumers',
+        );
+        const consumers = Object.fromEntries(
+          queues
+            .trim()
+            .split('\n')
+            .slice(1)
+            .map((line) => line.trim().split(/\s+/))
+            .map(([name, count]) => [name, Number(count)]),
+        );
+        say(`queues of vhost ${EXTERNAL}: ${JSON.stringify(consumers)}`);
+        expect(Object.keys(consumers).length).toBeGreaterThan(0);
+        for (const count of Object.values(consumers)) expect(count).toBeGreaterThan(0);
+      });
+
+      it("uninstalls, leaving nothing: every Secret it used was the operator's", async () => {
+        expect(await external.uninstall()).toEqual([]);
+        await kubectl(['delete', 'namespace', EXTERNAL, '--wait=true'], { timeoutMs: 180_000 });
+        await kubectl(['-n', NAMESPACE, 'delete', 'networkpolicy', `${EXTERNAL}-clients`]);
+      }, 300_000);
+    });
+
     it('uninstalls, leaving only what the chart documents: the data volumes and the credentials Secret', async () => {
       for (const portForward of forwards.splice(0)) portForward.stop();
-      await helm(['uninstall', RELEASE, '--namespace', NAMESPACE, '--wait', '--timeout', '3m']);
-      const left = await kubectlJson<{ items: any[] }>([
-        '-n',
-        NAMESPACE,
-        'get',
-        'deployments,statefulsets,services,configmaps,secrets,jobs,pods,pvc,serviceaccounts,networkpolicies,poddisruptionbudgets,horizontalpodautoscalers',
-        '-l',
-        `app.kubernetes.io/instance=${RELEASE}`,
-      ]);
-      const names = left.items
-        .filter((item) => !(item.kind === 'Pod' && item.metadata.deletionTimestamp))
-        .map((item) => `${item.kind}/${item.metadata.name}`)
-        .sort();
-      expect(names).toEqual([
+      expect(await release.uninstall()).toEqual([
         `PersistentVolumeClaim/data-${RELEASE}-postgresql-0`,
         `PersistentVolumeClaim/data-${RELEASE}-rabbitmq-0`,
         `Secret/${RELEASE}-credentials`,

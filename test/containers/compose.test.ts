@@ -5,10 +5,8 @@
  * services scraped by the compose Prometheus, and a users container killed with SIGKILL mid-traffic, then `down -v`.
  * Grafana stays out (its compose profile): it is AGPL, and no source this project may use offers it.
  */
-import { randomBytes } from 'node:crypto';
 import { describeApiEndToEnd, type ApiTarget } from '../e2e/support/api-scenarios';
-import { api, uniqueEmail } from '../e2e/support/http';
-import { waitForTrace, type Span } from '../e2e/support/jaeger-query';
+import { traceOneOrder } from '../e2e/support/order-trace';
 import { poll } from '../e2e/support/poll';
 import { auditDatabases } from '../faults/support/audit';
 import { expectExactlyOnce } from '../faults/support/expectations';
@@ -23,7 +21,6 @@ const UP_TIMEOUT_SECONDS = 240;
 const WARREN_SERVICES = { gateway: 8080, users: 9101, orders: 9102 } as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const say = (text: string) => process.stdout.write(`[containers] ${text}\n`);
 
 const problem = containerEngineProblem();
@@ -115,28 +112,8 @@ if (problem !== undefined && !required) {
     describeApiEndToEnd(() => target);
 
     it('traces POST /v1/orders through gateway, orders and users into the compose Jaeger', async () => {
-      const user = await api(gatewayUrl, 'POST', '/v1/users', { body: { name: 'Traced', email: uniqueEmail('c') } });
-      expect(user.status).toBe(201);
-      const traceId = hex(16);
-      const created = await api(gatewayUrl, 'POST', '/v1/orders', {
-        body: { userId: user.body.id, currency: 'EUR', items: [{ sku: 'BOOK-1', quantity: 1, unitPriceCents: 990 }] },
-        headers: { traceparent: `00-${traceId}-${hex(8)}-01` },
-      });
-      expect(created.status).toBe(201);
-      const has = (spans: Span[], service: string, name: string, kind: string) =>
-        spans.some((span) => span.service === service && span.name === name && span.kind === kind);
-      const { spans } = await waitForTrace(
-        await stack.url('jaeger', 16686),
-        traceId,
-        (all) =>
-          all.some((span) => span.service === 'gateway' && span.kind === 'server') &&
-          has(all, 'gateway', 'orders.create', 'client') &&
-          has(all, 'orders', 'orders.create', 'server') &&
-          has(all, 'orders', 'users.get', 'client') &&
-          has(all, 'users', 'users.get', 'server'),
-        45_000,
-      );
-      say(`trace ${traceId}: ${spans.length} spans from ${[...new Set(spans.map((span) => span.service))].join(', ')}`);
+      const trace = await traceOneOrder(gatewayUrl, await stack.url('jaeger', 16686), 45_000);
+      say(`trace ${trace.traceId}: ${trace.spans.length} spans from ${trace.services.join(', ')}`);
     });
 
     it('has the compose Prometheus scrape the gateway, both workers and RabbitMQ', async () => {

@@ -1,7 +1,7 @@
 /**
  * The Helm chart (charts/warren), rendered with `helm template` for the default values and every ci/*.yaml, and the
  * k8s/observability kustomization: what must hold for every object, whatever the values. The schemas of the
- * rendered objects (Kubernetes 1.31, strict), checkov and helm lint are scripts/check-chart.sh.
+ * rendered objects (Kubernetes 1.34, strict), checkov and helm lint are scripts/check-chart.sh.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import * as contracts from '@warren/contracts';
 
 const ROOT = resolve(__dirname, '../..');
 const CHART = join(ROOT, 'charts/warren');
-const KUBE_VERSION = '1.31.0';
+const KUBE_VERSION = '1.34.0';
 const NAMESPACE = 'warren';
 const RELEASE = 'test';
 const VALUE_FILES = readdirSync(join(CHART, 'ci'))
@@ -591,12 +591,31 @@ describe('KEDA and monitoring (ci/keda-monitoring.yaml)', () => {
   });
 });
 
+describe('the gateway Service', () => {
+  const gatewayPort = (args: string[]) => {
+    const service = named(render('default', args), 'Service', `${RELEASE}-warren-gateway`);
+    return { type: service.spec.type, nodePort: service.spec.ports[0].nodePort };
+  };
+
+  it('takes the nodePort asked for only as a NodePort (or LoadBalancer) Service', () => {
+    expect(gatewayPort([])).toEqual({ type: 'ClusterIP', nodePort: undefined });
+    expect(gatewayPort(['--set', 'gateway.service.type=NodePort'])).toEqual({ type: 'NodePort', nodePort: undefined });
+    const fixed = ['--set', 'gateway.service.type=NodePort', '--set', 'gateway.service.nodePort=30080'];
+    expect(gatewayPort(fixed)).toEqual({ type: 'NodePort', nodePort: 30080 });
+    expect(gatewayPort(['--set', 'gateway.service.nodePort=30080'])).toEqual({
+      type: 'ClusterIP',
+      nodePort: undefined,
+    });
+  });
+});
+
 describe('values.schema.json', () => {
   it.each([
     [['--set', 'gateway.replicaCount=two'], "at '/gateway/replicaCount': got string, want integer"],
     [['--set', 'postgresql.enabled=false'], "at '/postgresql/external/host'"],
     [['--set', 'logLevel=loud'], "at '/logLevel'"],
     [['--set', 'gateway.unknownSetting=1'], 'additional properties'],
+    [['--set', 'gateway.service.nodePort=8080'], "at '/gateway/service/nodePort'"],
   ])('rejects %j with a message naming the value', (args, message) => {
     const result = helmTemplate(args);
     expect(result.status).not.toBe(0);

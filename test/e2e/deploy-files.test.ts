@@ -97,6 +97,28 @@ describe('GitHub workflows', () => {
     expect(run?.env).toEqual({ WARREN_REQUIRE_CONTAINERS: 'true' });
   });
 
+  it("install the chart in CI on k8s/kind/cluster.yaml's kind, at the Kubernetes minor scripts/cluster.sh builds", () => {
+    const ci = yamlFile('.github/workflows/ci.yml');
+    const steps = ci.jobs.cluster.steps as any[];
+    const kind = steps.find((step) => String(step.uses).startsWith('helm/kind-action@'));
+    expect(kind.with.config).toBe('k8s/kind/cluster.yaml');
+    const clusterScript = readFileSync(join(REPOSITORY_ROOT, 'scripts/cluster.sh'), 'utf8');
+    const minor = (version: string) => /v(\d+\.\d+)\./.exec(version)?.[1];
+    const built = minor(/^K8S_VERSION=(v[\d.]+)/m.exec(clusterScript)?.[1] ?? '');
+    expect(built).toBeDefined();
+    const nodes = yamlFile('k8s/kind/cluster.yaml').nodes as { image: string }[];
+    // A kind node image is only guaranteed for its kind release when pinned by digest.
+    for (const node of nodes) expect(node.image).toMatch(/^kindest\/node:v[\d.]+@sha256:[0-9a-f]{64}$/);
+    expect(new Set(nodes.map((node) => minor(node.image)))).toEqual(new Set([built]));
+    expect(minor(kind.with.kubectl_version)).toBe(built);
+    const run = steps.find((step) => step.run === 'npm run test:cluster');
+    expect(run?.env).toEqual({
+      WARREN_CLUSTER: 'kind',
+      WARREN_KIND_CLUSTER: kind.with.cluster_name,
+      WARREN_REQUIRE_CLUSTER: 'true',
+    });
+  });
+
   it('release every service image', () => {
     const release = yamlFile('.github/workflows/release.yml');
     expect([...release.jobs.images.strategy.matrix.service].sort()).toEqual([...SERVICES].sort());

@@ -1,26 +1,89 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { REPOSITORY_ROOT } from '@warren/launcher';
 
 const run = promisify(execFile);
 
-/** What scripts/cluster.sh up leaves in the checkout: the admin kubeconfig and the kubectl it was built with. */
-const STATE = join(REPOSITORY_ROOT, '.tools/cluster');
-export const KUBECONFIG = join(STATE, 'admin.kubeconfig');
-export const KUBECTL = join(STATE, 'kubectl');
+/** The kind cluster users create, and the GitHub workflow's kind job (helm/kind-action `config`). */
+export const KIND_CONFIG = join(REPOSITORY_ROOT, 'k8s/kind/cluster.yaml');
+
+/**
+ * Which cluster test/cluster runs on, from WARREN_CLUSTER: `warren` (default) is the one scripts/cluster.sh runs on
+ * this machine; `kind` is a kind cluster (the GitHub workflow), named by WARREN_KIND_CLUSTER (default `warren`).
+ */
+interface ClusterSetup {
+  name: string;
+  kubectl: string;
+  kubeconfig: string;
+  /** How images get from the container engine into the cluster's runtime. */
+  load: [command: string, ...args: string[]];
+  /** The release's claims need PersistentVolumes made for them (no dynamic provisioner), or bind by themselves. */
+  localVolumes: boolean;
+  /** The gateway Service's nodePort, when the cluster serves only a fixed one on 127.0.0.1; else any. */
+  gatewayNodePort: number | undefined;
+  /** Whether the CNI enforces NetworkPolicies. */
+  enforcesNetworkPolicies: boolean;
+  howToStart: string;
+}
+
+function clusterSetup(): ClusterSetup {
+  const provider = process.env.WARREN_CLUSTER ?? 'warren';
+  if (provider === 'kind') {
+    const name = process.env.WARREN_KIND_CLUSTER ?? 'warren';
+    // The node port kind publishes on 127.0.0.1 (extraPortMappings) is the one the gateway must take.
+    const kind = parse(readFileSync(KIND_CONFIG, 'utf8')) as {
+      nodes: { extraPortMappings?: { containerPort: number }[] }[];
+    };
+    const nodePort = kind.nodes
+      .flatMap((node) => node.extraPortMappings ?? [])
+      .find((mapping) => mapping.containerPort >= 30_000 && mapping.containerPort <= 32_767);
+    return {
+      name: `kind cluster "${name}"`,
+      kubectl: 'kubectl',
+      kubeconfig: process.env.KUBECONFIG ?? join(homedir(), '.kube/config'),
+      load: ['kind', 'load', 'docker-image', '--name', name],
+      localVolumes: false,
+      gatewayNodePort: nodePort?.containerPort,
+      // kind >= 0.24 ships kube-network-policies with its default CNI.
+      enforcesNetworkPolicies: true,
+      howToStart: `kind create cluster --name ${name} --config ${KIND_CONFIG}`,
+    };
+  }
+  if (provider !== 'warren') throw new Error(`WARREN_CLUSTER=${provider}: expected "warren" or "kind"`);
+  // What scripts/cluster.sh up leaves in the checkout: the admin kubeconfig and the kubectl it was built with.
+  const state = join(REPOSITORY_ROOT, '.tools/cluster');
+  return {
+    name: 'the scripts/cluster.sh cluster',
+    kubectl: join(state, 'kubectl'),
+    kubeconfig: join(state, 'admin.kubeconfig'),
+    load: [join(REPOSITORY_ROOT, 'scripts/cluster.sh'), 'load'],
+    localVolumes: true,
+    gatewayNodePort: undefined,
+    // The bridge and host-local plugins ignore them.
+    enforcesNetworkPolicies: false,
+    howToStart: 'scripts/cluster.sh up',
+  };
+}
+
+export const CLUSTER = clusterSetup();
+const KUBECTL = CLUSTER.kubectl;
+const KUBECONFIG = CLUSTER.kubeconfig;
 /** helm at the version scripts/tools.sh pins. */
 export const HELM = join(REPOSITORY_ROOT, '.tools/bin/helm');
-export const CLUSTER_SCRIPT = join(REPOSITORY_ROOT, 'scripts/cluster.sh');
 
 const environment = () => ({ ...process.env, KUBECONFIG });
 
 /** Why no cluster answers, or undefined when it does. Synchronous: the test list depends on it. */
 export function clusterProblem(): string | undefined {
-  if (!existsSync(KUBECTL) || !existsSync(KUBECONFIG)) return `no ${KUBECTL} / ${KUBECONFIG}: scripts/cluster.sh up`;
+  if (!existsSync(KUBECONFIG)) return `no ${KUBECONFIG}: ${CLUSTER.howToStart}`;
   const nodes = spawnSync(KUBECTL, ['get', 'nodes', '--request-timeout=10s'], { encoding: 'utf8', env: environment() });
-  if (nodes.status !== 0) return `kubectl get nodes: ${(nodes.stderr || nodes.error?.message || '').trim()}`;
+  if (nodes.status !== 0) {
+    return `${CLUSTER.name}: kubectl get nodes: ${(nodes.stderr || nodes.error?.message || '').trim()}`;
+  }
   if (!existsSync(HELM)) return `no ${HELM}: scripts/tools.sh helm`;
   return undefined;
 }
@@ -55,9 +118,10 @@ export async function helm(args: string[], timeoutMs = 420_000): Promise<string>
   }
 }
 
-/** Images from the container engine into the cluster's containerd (scripts/cluster.sh load). */
+/** Images from the container engine into the cluster's runtime (scripts/cluster.sh load, or kind load). */
 export async function loadImages(images: string[]): Promise<void> {
-  await run(CLUSTER_SCRIPT, ['load', ...images], { timeout: 600_000 });
+  const [command, ...args] = CLUSTER.load;
+  await run(command, [...args, ...images], { timeout: 600_000 });
 }
 
 /**
@@ -106,12 +170,18 @@ export class PortForward {
   }
 }
 
+/** Under scripts/cluster.sh's VAR, which its `down` removes. */
+const LOCAL_VOLUMES = '/var/lib/warren-cluster/volumes';
+
 /**
- * PersistentVolumes for the release's claims: this cluster has no dynamic provisioner, so each claim binds one of
- * these (hostPath under the cluster's own folder, removed by scripts/cluster.sh down), world-writable like the
- * directories of a local-path provisioner, so the images' non-root users can write them.
+ * PersistentVolumes for the release's claims where the cluster has no dynamic provisioner (scripts/cluster.sh's):
+ * each claim binds one of these (hostPath under the cluster's own folder, removed by scripts/cluster.sh down),
+ * world-writable like the directories of a local-path provisioner, so the images' non-root users can write them.
+ * Nothing to do on a cluster whose default StorageClass provisions them (kind's).
  */
 export async function createLocalVolumes(names: string[], sizeGi = 20): Promise<void> {
+  if (!CLUSTER.localVolumes) return;
+  const folder = (name: string) => join(LOCAL_VOLUMES, name);
   const manifests = names.map((name) => ({
     apiVersion: 'v1',
     kind: 'PersistentVolume',
@@ -120,13 +190,13 @@ export async function createLocalVolumes(names: string[], sizeGi = 20): Promise<
       capacity: { storage: `${sizeGi}Gi` },
       accessModes: ['ReadWriteOnce'],
       persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: `/var/lib/warren-cluster/volumes/${name}`, type: 'DirectoryOrCreate' },
+      hostPath: { path: folder(name), type: 'DirectoryOrCreate' },
     },
   }));
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }) });
   for (const name of names) {
     // Empty, as a new volume is: an earlier run's data (and its passwords) must not carry over.
-    rmSync(`/var/lib/warren-cluster/volumes/${name}`, { recursive: true, force: true });
-    await run('install', ['-d', '-m', '0777', `/var/lib/warren-cluster/volumes/${name}`]);
+    rmSync(folder(name), { recursive: true, force: true });
+    await run('install', ['-d', '-m', '0777', folder(name)]);
   }
 }
