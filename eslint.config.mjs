@@ -38,6 +38,32 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // What k6 runs: k6's own modules and relative files only, no Node built-in, no npm package.
+    files: ['loadtest/k6/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!\\.{1,2}/|k6$|k6/)', message: 'k6 scripts import only k6 modules and relative files.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Shared by k6 and the Node engine: neither k6's modules nor Node's.
+    files: ['loadtest/lib/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\.{1,2}/)', message: 'loadtest/lib is pure: relative imports only.' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

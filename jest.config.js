@@ -1,5 +1,5 @@
 // Three projects so each kind of test can run alone:
-//   unit         pure logic, beside the code (src/**/*.test.ts)
+//   unit         pure logic, beside the code (src/**/*.test.ts, loadtest/**/*.test.ts)
 //   integration  one package against real RabbitMQ / PostgreSQL / Redis (test/integration)
 //   e2e          the real services as child processes (test/e2e)
 //   deploy       the Helm chart and k8s/ manifests, rendered (test/deploy; needs helm: scripts/tools.sh helm)
@@ -25,7 +25,14 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: [
+        '<rootDir>/{packages,services}/*/src/**/*.test.ts',
+        '<rootDir>/loadtest/{lib,engine,k6}/**/*.test.ts',
+      ],
+    },
     {
       ...shared,
       displayName: 'integration',

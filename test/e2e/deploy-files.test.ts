@@ -119,6 +119,35 @@ describe('GitHub workflows', () => {
     });
   });
 
+  it('run the k6 scripts with real k6: actions pinned by commit, k6 2.3, smoke on pull requests, summaries kept', () => {
+    const workflow = yamlFile('.github/workflows/loadtest.yml');
+    expect(workflow.env.K6_VERSION).toMatch(/^2\.3\.\d+$/);
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'schedule', 'workflow_dispatch']);
+    const matrix = String(workflow.jobs.compose.strategy.matrix.profile);
+    expect(matrix).toContain(`github.event_name == 'pull_request' && '["smoke"]'`);
+    expect(matrix).toContain(`github.event_name == 'schedule' && '["load","stress"]'`);
+    const profiles = Object.keys(
+      JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'loadtest/data/scenarios.json'), 'utf8')).profiles,
+    );
+    expect(workflow.on.workflow_dispatch.inputs.profile.options).toEqual(profiles);
+    for (const job of ['compose', 'kind']) {
+      const steps = workflow.jobs[job].steps as any[];
+      const uses = steps.map((step) => String(step.uses ?? ''));
+      expect(uses.filter((action) => action.startsWith('grafana/'))).toEqual([
+        'grafana/setup-k6-action@43b9fc21641a76002687994433dd586f56e791b1',
+        'grafana/run-k6-action@4082a08c7e40cf6d65863911077dfb60ae0a4f04',
+      ]);
+      const run = steps.find((step) => String(step.uses).startsWith('grafana/run-k6-action@'));
+      expect(run.with.path).toBe('loadtest/k6/warren.ts');
+      expect(run.with.flags ?? '').not.toMatch(/--vus|--duration/);
+      const upload = steps.find((step) => String(step.uses).startsWith('actions/upload-artifact@'));
+      expect(upload.if).toBe('always()');
+      expect(upload.with.path).toBe(
+        `summary-${run.env.PROFILE.includes('matrix') ? '${{ matrix.profile }}' : run.env.PROFILE}.json`,
+      );
+    }
+  });
+
   it('release every service image', () => {
     const release = yamlFile('.github/workflows/release.yml');
     expect([...release.jobs.images.strategy.matrix.service].sort()).toEqual([...SERVICES].sort());

@@ -1,0 +1,74 @@
+/**
+ * The Node engine's settings, parsed once from its command line:
+ *   --profile NAME       a profile of the scenario data (default smoke)
+ *   --base-url URL       the gateway, http only (default http://127.0.0.1:3000)
+ *   --rate-scale X       multiplies every rate (default 1)
+ *   --scenario A,B       only these scenarios of the profile (default all), like k6's --scenario
+ *   --data FILE          the scenario data (default loadtest/data/scenarios.json)
+ *   --summary-json FILE  where the JSON summary goes (default summary-<profile>.json)
+ *   --run-id ID          in every email and Idempotency-Key (default the start time, base 36)
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  LoadSettingsError,
+  parseSettings,
+  type LoadSettings,
+  type Profile,
+  type ScenarioData,
+} from '../lib/profiles.ts';
+
+export interface EngineConfig extends LoadSettings {
+  data: ScenarioData;
+  /** The profile, narrowed to the scenarios asked for. */
+  selected: Profile;
+  summaryJsonPath: string;
+  runId: string;
+}
+
+/** The package's own folder, from its compiled (dist/engine) or source (engine) location. */
+const PACKAGE_ROOT = basename(dirname(__dirname)) === 'dist' ? join(__dirname, '../..') : join(__dirname, '..');
+export const DEFAULT_DATA_PATH = join(PACKAGE_ROOT, 'data/scenarios.json');
+
+export function parseEngineConfig(argv: readonly string[]): EngineConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      profile: { type: 'string' },
+      'base-url': { type: 'string' },
+      'rate-scale': { type: 'string' },
+      scenario: { type: 'string' },
+      data: { type: 'string' },
+      'summary-json': { type: 'string' },
+      'run-id': { type: 'string' },
+    },
+    strict: true,
+  });
+  const data = JSON.parse(readFileSync(values.data ?? DEFAULT_DATA_PATH, 'utf8')) as ScenarioData;
+  const settings = parseSettings(
+    { BASE_URL: values['base-url'], PROFILE: values.profile, RATE_SCALE: values['rate-scale'] },
+    data,
+  );
+  if (!settings.baseUrl.startsWith('http://')) {
+    throw new LoadSettingsError(`--base-url ${settings.baseUrl}: the Node engine speaks plain HTTP only`);
+  }
+  const profile = data.profiles[settings.profile]!;
+  const wanted = values.scenario?.split(',').map((name) => name.trim());
+  const unknown = (wanted ?? []).filter((name) => !(name in profile.scenarios));
+  if (unknown.length > 0) {
+    throw new LoadSettingsError(
+      `--scenario ${unknown.join(',')}: profile ${settings.profile} has ${Object.keys(profile.scenarios).join(', ')}`,
+    );
+  }
+  const scenarios = Object.fromEntries(
+    Object.entries(profile.scenarios).filter(([name]) => wanted === undefined || wanted.includes(name)),
+  );
+  return {
+    ...settings,
+    data,
+    selected: { ...profile, scenarios },
+    summaryJsonPath: values['summary-json'] ?? `summary-${settings.profile}.json`,
+    runId: values['run-id'] ?? Date.now().toString(36),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The k6 scenarios' smoke profile, run by the Node engine (loadtest/engine) against the real suite: every
+ * threshold must hold. And the thresholds really gate: a threshold on a mistyped route tag fails the run with
+ * k6's exit code 99, beside the same threshold spelled right, which passes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPOSITORY_ROOT } from '@warren/launcher';
+import { startRunningSuite } from './support/running-suite';
+
+jest.setTimeout(120_000);
+
+const ENGINE = join(REPOSITORY_ROOT, 'loadtest/dist/engine/main.js');
+const say = (text: string) => process.stdout.write(`[loadtest] ${text}\n`);
+
+interface EngineRun {
+  code: number;
+  stdout: string;
+  summary: {
+    metrics: Record<string, { values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
+  };
+}
+
+/** The engine as `npm run loadtest` runs it; bounded: the smoke profile is 10 s, the whole run at most 60 s. */
+function runEngine(args: string[]): Promise<EngineRun> {
+  const folder = mkdtempSync(join(tmpdir(), 'warren-loadtest-'));
+  const summaryPath = join(folder, 'summary.json');
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [ENGINE, ...args, '--summary-json', summaryPath],
+      { timeout: 60_000, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        if (code !== 0 && code !== 99) return reject(new Error(`engine exited ${code}: ${stderr}\n${stdout}`));
+        resolve({ code, stdout, summary: JSON.parse(readFileSync(summaryPath, 'utf8')) });
+      },
+    );
+  });
+}
+
+describe('the load-test scenarios, smoke profile, Node engine, against the real suite', () => {
+  let running: Awaited<ReturnType<typeof startRunningSuite>>;
+
+  beforeAll(async () => {
+    running = await startRunningSuite();
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  it('passes every threshold of the smoke profile: all checks, every route seen, p95/p99 bounded', async () => {
+    const run = await runEngine(['--profile', 'smoke', '--base-url', running.baseUrl]);
+    say(run.stdout);
+    const verdicts = Object.entries(run.summary.metrics).flatMap(([name, metric]) =>
+      Object.entries(metric.thresholds ?? {}).map(([expression, { ok }]) => ({
+        threshold: `${name}: ${expression}`,
+        ok,
+      })),
+    );
+    expect(verdicts.filter((verdict) => !verdict.ok)).toEqual([]);
+    expect(verdicts.length).toBeGreaterThan(15);
+    expect(run.code).toBe(0);
+    expect(run.summary.metrics.http_reqs!.values.count).toBeGreaterThan(50);
+    expect(run.summary.metrics.checks!.values.fails).toBe(0);
+  });
+
+  it('fails with exit code 99 when a threshold names a route tag no request carries', async () => {
+    const data = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'loadtest/data/scenarios.json'), 'utf8'));
+    data.profiles.smoke.thresholds = {
+      'http_reqs{name:POST /v1/users}': ['count>0'],
+      'http_reqs{name:POST /v1/user}': ['count>0'],
+    };
+    const broken = join(mkdtempSync(join(tmpdir(), 'warren-loadtest-')), 'scenarios.json');
+    writeFileSync(broken, JSON.stringify(data));
+    const run = await runEngine([
+      '--data',
+      broken,
+      '--profile',
+      'smoke',
+      '--scenario',
+      'createUser',
+      '--base-url',
+      running.baseUrl,
+    ]);
+    expect(run.code).toBe(99);
+    expect(run.summary.metrics['http_reqs{name:POST /v1/users}']!.thresholds).toEqual({ 'count>0': { ok: true } });
+    expect(run.summary.metrics['http_reqs{name:POST /v1/user}']!.thresholds).toEqual({ 'count>0': { ok: false } });
+    expect(run.stdout).toContain("✗ http_reqs{name:POST /v1/user}: 'count>0' count=0");
+  });
+});
