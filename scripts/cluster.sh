@@ -944,14 +944,12 @@ cmd_load() {
   # shellcheck source=scripts/lib/docker.sh
   source "$ROOT/scripts/lib/docker.sh"
   local image id
-  mkdir -p "$VAR/loaded"
   for image in "$@"; do
     id=$("$WARREN_DOCKER" image inspect --format '{{.Id}}' "$image") || die "no image $image in the container engine"
-    local stamp
-    stamp="$VAR/loaded/$(printf '%s' "$image" | tr '/:' '__')"
-    [[ -f $stamp && $(cat "$stamp") == "$id" ]] && continue
+    # Already there with the same config digest (the image id): asked of the runtime itself, so an image the
+    # kubelet's garbage collection removed is loaded again.
+    [[ $(crictl_ inspecti -o go-template --template '{{.status.id}}' "$image" 2>/dev/null) == "$id" ]] && continue
     "$WARREN_DOCKER" save "$image" | timeout 300 ctr --address "$CTRD_SOCK" --namespace k8s.io images import - >/dev/null
-    echo "$id" >"$stamp"
     log "loaded $image"
   done
 }

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../lib/duration.ts';
 import {
   LoadSettingsError,
   parseSettings,
@@ -55,7 +56,7 @@ export function parseEngineConfig(argv: readonly string[]): EngineConfig {
   }
   const profile = data.profiles[settings.profile]!;
   const wanted = values.scenario?.split(',').map((name) => name.trim());
-  const unknown = (wanted ?? []).filter((name) => !(name in profile.scenarios));
+  const unknown = (wanted ?? []).filter((name) => !Object.hasOwn(profile.scenarios, name));
   if (unknown.length > 0) {
     throw new LoadSettingsError(
       `--scenario ${unknown.join(',')}: profile ${settings.profile} has ${Object.keys(profile.scenarios).join(', ')}`,
@@ -64,6 +65,13 @@ export function parseEngineConfig(argv: readonly string[]): EngineConfig {
   const scenarios = Object.fromEntries(
     Object.entries(profile.scenarios).filter(([name]) => wanted === undefined || wanted.includes(name)),
   );
+  // Every duration read now, so a typo fails at the start (104), not after a 30-minute soak.
+  for (const scenario of Object.values(scenarios)) {
+    const { timeUnit, startTime, gracefulStop } = scenario;
+    for (const text of [timeUnit, startTime, gracefulStop]) if (text !== undefined) parseDuration(text);
+    if (scenario.executor === 'constant-arrival-rate') parseDuration(scenario.duration);
+    else for (const stage of scenario.stages) parseDuration(stage.duration);
+  }
   return {
     ...settings,
     data,

@@ -1,13 +1,17 @@
 /**
  * Sends a flow's requests over bench's lean HTTP/1.1 keep-alive client and records what k6 records for each:
  * http_reqs, http_req_duration (from the request's write to the end of its response: k6's sending + waiting +
- * receiving, not the wait for a connection), http_req_failed (expected: 200-399, k6's default), and the scripts'
+ * receiving, not the wait for a connection; a request with no response times out after 60 s, as in k6, and is
+ * status 0), http_req_failed (expected: 200-399, k6's default), and the scripts'
  * server_errors and refused_requests, tagged name, method, status, expected_response and the scenario's tags.
  */
 import { HttpPool } from '@warren/bench';
 import { isRefusal, isServerError } from '../lib/checks.ts';
 import type { LoadRequest, LoadResponse } from '../lib/http-types.ts';
 import type { MetricRegistry, Tags } from './metrics.ts';
+
+/** k6's default request timeout. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export class HttpSender {
   private readonly pool: HttpPool;
@@ -25,9 +29,16 @@ export class HttpSender {
 
   async send(request: LoadRequest, scenarioTags: Tags): Promise<LoadResponse> {
     let response: LoadResponse;
-    let durationMs = 0;
+    const queuedAt = performance.now();
+    let durationMs: number;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const answer = await this.pool.request(this.bytesOf(request));
+      const answer = await Promise.race([
+        this.pool.request(this.bytesOf(request)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('request timeout')), REQUEST_TIMEOUT_MS);
+        }),
+      ]);
       durationMs = performance.now() - answer.sentAt;
       response = {
         status: answer.status,
@@ -35,8 +46,11 @@ export class HttpSender {
         body: answer.body.toString('utf8'),
       };
     } catch {
-      // As k6 reports a request that got no response: status 0.
+      // As k6 reports a request that got no response (refused, reset, timed out): status 0, the time it took.
+      durationMs = performance.now() - queuedAt;
       response = { status: 0, headers: {}, body: '' };
+    } finally {
+      clearTimeout(timer);
     }
     const expected = response.status >= 200 && response.status <= 399;
     const tags: Tags = {

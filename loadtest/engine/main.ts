@@ -5,13 +5,14 @@
  * (at the end, or early through abortOnFail), 104 for an invalid configuration, 107 when the run itself failed.
  */
 import { writeFileSync } from 'node:fs';
-import { parseDuration } from '../lib/duration.ts';
+import { DurationSyntaxError, parseDuration } from '../lib/duration.ts';
 import { LoadSettingsError, scaleScenario } from '../lib/profiles.ts';
 import { failedThresholds, textSummary } from '../lib/summary.ts';
 import { ThresholdSyntaxError } from '../lib/thresholds.ts';
 import { parseEngineConfig } from './config.ts';
 import { HttpSender } from './http-sender.ts';
 import { buildSummary, prepareThresholds, ThresholdConfigError, type ParsedThreshold } from './report.ts';
+import type { MetricRegistry } from './metrics.ts';
 import { ProfileRunner } from './runner.ts';
 
 export const EXIT_THRESHOLDS_FAILED = 99;
@@ -41,6 +42,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const startedAt = performance.now();
   const abortWatch = watchAbortOnFail(
+    registry,
     parsed,
     () => buildSummary(registry, parsed, runner.checks, performance.now() - startedAt),
     startedAt,
@@ -61,6 +63,8 @@ async function main(argv: readonly string[]): Promise<number> {
       `    ${scenario.name}: offered ${scenario.offered} (${rate(scenario.offered)}/s), started ${scenario.started}, dropped ${scenario.dropped}, completed ${scenario.completed} (${rate(scenario.completed)}/s), interrupted ${scenario.interrupted}\n`,
     );
   }
+  if (runner.iterationErrors > 0)
+    process.stdout.write(`  ${runner.iterationErrors} iteration(s) failed with an exception\n`);
   writeFileSync(config.summaryJsonPath, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`  JSON summary: ${config.summaryJsonPath}\n`);
   return failedThresholds(summary).length > 0 || outcome.aborted ? EXIT_THRESHOLDS_FAILED : 0;
@@ -68,6 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Every second, the thresholds marked abortOnFail whose delay has passed; calls `abort` on the first that fails. */
 function watchAbortOnFail(
+  registry: MetricRegistry,
   parsed: readonly ParsedThreshold[],
   snapshot: () => ReturnType<typeof buildSummary>,
   startedAt: number,
@@ -79,8 +84,10 @@ function watchAbortOnFail(
     const due = watched.filter((threshold) => elapsed >= threshold.delayAbortEvalMs);
     if (due.length === 0) return;
     const summary = snapshot();
+    // As k6 during a run: a metric without samples yet is not judged.
     const failed = due.find(
-      ({ key, expression }) => summary.metrics[key]?.thresholds?.[expression.source]?.ok === false,
+      ({ key, expression }) =>
+        registry.samples(key) > 0 && summary.metrics[key]?.thresholds?.[expression.source]?.ok === false,
     );
     if (failed) {
       clearInterval(timer);
@@ -97,7 +104,8 @@ main(process.argv.slice(2)).then(
     const invalid =
       error instanceof LoadSettingsError ||
       error instanceof ThresholdConfigError ||
-      error instanceof ThresholdSyntaxError;
+      error instanceof ThresholdSyntaxError ||
+      error instanceof DurationSyntaxError;
     process.stderr.write(
       `[loadtest] ${invalid ? 'invalid configuration' : 'run failed'}: ${(error as Error).message}\n`,
     );

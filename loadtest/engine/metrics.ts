@@ -10,23 +10,25 @@ import type { SummaryMetric } from '../lib/summary.ts';
 export type Tags = Record<string, string>;
 
 interface Sink {
+  /** Samples added. */
+  readonly samples: number;
   add(value: number): void;
   values(trendStats: readonly string[], durationSeconds: number): Record<string, number>;
 }
 
 class TrendSink implements Sink {
   private readonly histogram: Histogram = build({ numberOfSignificantValueDigits: 3, autoResize: true });
-  private count = 0;
+  samples = 0;
 
   add(value: number): void {
     this.histogram.recordValue(Math.max(0, Math.round(value * 1000)));
-    this.count++;
+    this.samples++;
   }
 
   values(trendStats: readonly string[]): Record<string, number> {
     const histogram = this.histogram;
     const at = (stat: string): number => {
-      if (this.count === 0) return 0;
+      if (this.samples === 0) return 0;
       if (stat === 'avg') return histogram.mean / 1000;
       if (stat === 'min')
         return histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : histogram.minNonZeroValue / 1000;
@@ -44,6 +46,10 @@ class RateSink implements Sink {
   private passes = 0;
   private total = 0;
 
+  get samples(): number {
+    return this.total;
+  }
+
   add(value: number): void {
     this.total++;
     if (value !== 0) this.passes++;
@@ -60,9 +66,11 @@ class RateSink implements Sink {
 
 class CounterSink implements Sink {
   private sum = 0;
+  samples = 0;
 
   add(value: number): void {
     this.sum += value;
+    this.samples++;
   }
 
   values(_trendStats: readonly string[], durationSeconds: number): Record<string, number> {
@@ -74,8 +82,10 @@ class GaugeSink implements Sink {
   private last = 0;
   private min = Infinity;
   private max = -Infinity;
+  samples = 0;
 
   add(value: number): void {
+    this.samples++;
     this.last = value;
     this.min = Math.min(this.min, value);
     this.max = Math.max(this.max, value);
@@ -141,6 +151,15 @@ export class MetricRegistry {
         metric.subMetrics.push({ key, selector, sink: SINKS[metric.type]() });
       }
     }
+  }
+
+  /** Samples of a metric or sub-metric (by its key as a threshold writes it). */
+  samples(key: string): number {
+    const selector = parseSelector(key);
+    const metric = this.metrics.get(selector.metric);
+    if (!metric) return 0;
+    if (Object.keys(selector.tags).length === 0) return metric.sink.samples;
+    return metric.subMetrics.find((sub) => sub.key === key)?.sink.samples ?? 0;
   }
 
   typeOf(name: string): MetricType | undefined {

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseDuration } from '../lib/duration.ts';
+import type { ScenarioData } from '../lib/profiles.ts';
 import { buildSummary, prepareThresholds, ThresholdConfigError } from './report.ts';
 
 describe('thresholds evaluated on the engine’s metrics', () => {
@@ -39,6 +42,13 @@ describe('thresholds evaluated on the engine’s metrics', () => {
     expect(summary.metrics.http_req_duration!.values.max).toBeCloseTo(5000, -1);
     expect(summary.metrics['http_req_duration{name:POST /v1/users}']!.values['p(95)']).toBeCloseTo(95, 0);
     expect(summary.metrics.http_reqs!.values).toEqual({ count: 100, rate: 10 });
+  });
+
+  it('accepts every profile of data/scenarios.json: known metrics, aggregations their types have', () => {
+    const data = JSON.parse(readFileSync(join(__dirname, '../data/scenarios.json'), 'utf8')) as ScenarioData;
+    for (const profile of Object.values(data.profiles)) {
+      expect(prepareThresholds(profile.thresholds, parseDuration).parsed.length).toBeGreaterThanOrEqual(2);
+    }
   });
 
   it('refuses, as k6 does, a threshold on an unknown metric or with an aggregation its type lacks', () => {

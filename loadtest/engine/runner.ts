@@ -1,8 +1,9 @@
 /**
  * Runs a profile's scenarios side by side, as k6's arrival-rate executors do: each scenario starts iterations on
- * its schedule whatever happened to the earlier ones (open model); an iteration needs a free virtual user, and
- * when all `maxVUs` are busy it is dropped (dropped_iterations), never delayed. After its schedule a scenario
- * waits up to `gracefulStop` (default 30 s) for the iterations still running; those left are interrupted.
+ * its schedule whatever happened to the earlier ones (open model), the first at once; an iteration needs a free
+ * virtual user, and when every one allocated is busy it is dropped (dropped_iterations), never delayed, and one
+ * more is initialized, up to maxVUs. After its schedule a scenario waits up to `gracefulStop` (default 30 s) for
+ * the iterations still running; those left are interrupted. An abort stops everything at once.
  */
 import { parseDuration } from '../lib/duration.ts';
 import { FLOWS, mix, type FlowContext } from '../lib/flows.ts';
@@ -35,10 +36,15 @@ export interface RunOutcome {
 }
 
 const TICK_MS = 5;
+/** How long a virtual user takes to initialize when a scenario needs one more than it has. */
+const VU_INIT_MS = 50;
+const MAX_ERRORS_LOGGED = 5;
 
 export class ProfileRunner {
   private busy = 0;
   private stopped = false;
+  /** Iterations that threw. */
+  iterationErrors = 0;
   readonly checks: CheckCounts = new Map();
 
   constructor(
@@ -69,10 +75,13 @@ export class ProfileRunner {
   private async runScenario(name: string, scenario: ScenarioDefinition): Promise<ScenarioOutcome> {
     const schedule = new ScenarioSchedule(scenario);
     const tags: Tags = { scenario: name, flow: scenario.flow };
-    const startDelayMs = scenario.startTime ? parseDuration(scenario.startTime) : 0;
-    if (startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, startDelayMs));
+    await this.sleep(scenario.startTime ? parseDuration(scenario.startTime) : 0);
     const mine = new Set<Promise<void>>();
-    let busyHere = 0;
+    let busy = 0;
+    // As k6: preAllocatedVUs ready at the start; an iteration due when every allocated one is busy is dropped,
+    // and (up to maxVUs) one more is initialized for the iterations after it.
+    let allocated = scenario.preAllocatedVUs;
+    let initializing = 0;
     let due = 0;
     let started = 0;
     let dropped = 0;
@@ -82,39 +91,68 @@ export class ProfileRunner {
     await new Promise<void>((resolve) => {
       const tick = (): void => {
         if (this.stopped) return resolve();
-        const dueNow = Math.min(total, Math.floor(schedule.dueBy((performance.now() - startedAt) / 1000)));
+        const elapsedSeconds = (performance.now() - startedAt) / 1000;
+        // k6 starts the first iteration at once: iteration i is due at the time i iterations were.
+        const dueNow = Math.min(total, Math.floor(schedule.dueBy(elapsedSeconds)) + 1);
         for (; due < dueNow; due++) {
-          if (busyHere >= scenario.maxVUs) {
+          if (busy >= allocated) {
             dropped++;
             this.metrics.add('dropped_iterations', 1, tags);
+            if (allocated + initializing < scenario.maxVUs) {
+              initializing++;
+              setTimeout(() => {
+                initializing--;
+                allocated++;
+              }, VU_INIT_MS).unref();
+            }
             continue;
           }
-          busyHere++;
+          busy++;
           this.busy++;
           started++;
           const iteration = this.iterate(this.flowOf(name, scenario, due), tags)
             .then((done) => {
               if (done) completed++;
             })
+            .catch((error: unknown) => this.iterationFailed(name, error))
             .finally(() => {
-              busyHere--;
+              busy--;
               this.busy--;
               mine.delete(iteration);
             });
           mine.add(iteration);
         }
-        if (due < total) setTimeout(tick, TICK_MS);
+        // The schedule runs its whole length (a ramp down to 0 ends with nothing due), then gracefulStop.
+        if (elapsedSeconds < schedule.totalSeconds) setTimeout(tick, TICK_MS);
         else resolve();
       };
       tick();
     });
-    const graceMs = parseDuration(scenario.gracefulStop ?? '30s');
+    const graceMs = this.stopped ? 0 : parseDuration(scenario.gracefulStop ?? '30s');
     const interrupted = await Promise.race([
       Promise.all(mine).then(() => 0),
       new Promise<number>((resolve) => setTimeout(() => resolve(mine.size), graceMs).unref()),
     ]);
     const seconds = (performance.now() - startedAt) / 1000;
     return { name, offered: due, started, dropped, completed, interrupted, seconds };
+  }
+
+  /** An exception in an iteration (a check that throws, say): reported, counted, the run goes on, as in k6. */
+  private iterationFailed(scenario: string, error: unknown): void {
+    this.iterationErrors++;
+    if (this.iterationErrors <= MAX_ERRORS_LOGGED) {
+      process.stderr.write(
+        `[loadtest] scenario ${scenario}: iteration failed: ${(error as Error).stack ?? String(error)}\n`,
+      );
+    }
+  }
+
+  /** Waits `ms`, or less if the run is aborted meanwhile. */
+  private async sleep(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (!this.stopped && performance.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - performance.now())));
+    }
   }
 
   private flowOf(name: string, scenario: ScenarioDefinition, iteration: number): Flow {

@@ -1,7 +1,7 @@
 /**
  * k6 load tests of Warren's request/reply path: `k6 run loadtest/k6/warren.ts` with BASE_URL (default
  * http://127.0.0.1:3000), PROFILE (smoke, load, stress, spike, soak; default smoke), RATE_SCALE (default 1) and
- * RUN_ID (default: the start time) in the environment (`-e NAME=value`). The scenarios and thresholds are
+ * RUN_ID (default: the start time, taken once in setup()) in the environment (`-e NAME=value`). The scenarios and thresholds are
  * ../data/scenarios.json; the flows, requests and checks are ../lib, shared with the Node engine
  * (`npm run loadtest`). Never pass --vus or --duration: they replace the scenarios.
  */
@@ -16,11 +16,10 @@ import type { Flow, LoadRequest, LoadResponse } from '../lib/http-types.ts';
 import { k6Options, parseSettings, type ScenarioData } from '../lib/profiles.ts';
 import { textSummary, type SummaryData } from '../lib/summary.ts';
 
-const data = JSON.parse(open('../data/scenarios.json')) as ScenarioData;
-const settings = parseSettings(__ENV, data);
-const runId = __ENV.RUN_ID || Date.now().toString(36);
+const scenarioData = JSON.parse(open('../data/scenarios.json')) as ScenarioData;
+const settings = parseSettings(__ENV, scenarioData);
 
-export const options: Options = k6Options(data, settings);
+export const options: Options = k6Options(scenarioData, settings);
 
 /** Per request: a 5xx that is not a refusal with Retry-After. */
 const serverErrors = new Rate('server_errors');
@@ -53,26 +52,35 @@ function run(flow: Flow): void {
   }
 }
 
+/** What setup() hands every iteration: one run id for the whole test (init code runs once per VU). */
+interface SetupData {
+  runId: string;
+}
+
+export function setup(): SetupData {
+  return { runId: __ENV.RUN_ID || Date.now().toString(36) };
+}
+
 let calls = 0;
-const context: FlowContext = {
+const contextOf = ({ runId }: SetupData): FlowContext => ({
   unique: () => `${runId}-${exec.vu.idInTest}-${exec.vu.iterationInInstance}-${calls++}`,
   random: Math.random,
-};
+});
 
-export function createUser(): void {
-  run(FLOWS.createUser(context));
+export function createUser(data: SetupData): void {
+  run(FLOWS.createUser(contextOf(data)));
 }
 
-export function readUser(): void {
-  run(FLOWS.readUser(context));
+export function readUser(data: SetupData): void {
+  run(FLOWS.readUser(contextOf(data)));
 }
 
-export function placeOrder(): void {
-  run(FLOWS.placeOrder(context));
+export function placeOrder(data: SetupData): void {
+  run(FLOWS.placeOrder(contextOf(data)));
 }
 
-export function mix(): void {
-  run(mixOf(context, data.mix));
+export function mix(data: SetupData): void {
+  run(mixOf(contextOf(data), scenarioData.mix));
 }
 
 /** The text summary on stdout and the JSON one in summary-<profile>.json (the CI job uploads it). */

@@ -65,13 +65,26 @@ describe('the flows', () => {
     }
   });
 
-  it('counts a 500, and a 503 without Retry-After, as failed checks', () => {
+  it.each([
+    [
+      'a 500',
+      500,
+      { 'content-type': 'application/problem+json' },
+      ['POST /v1/users: status 201 or a refusal with Retry-After'],
+    ],
+    [
+      'a 503 without Retry-After, as text',
+      503,
+      { 'content-type': 'text/plain' },
+      [
+        'POST /v1/users: status 201 or a refusal with Retry-After',
+        'POST /v1/users: errors are application/problem+json',
+      ],
+    ],
+  ])('counts %s as failed checks', (_what, status, headers, failed) => {
     const server = new FakeWarren();
-    server.answer = () => ({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'down' });
-    expect(failedChecks(drive(FLOWS.createUser(context), server))).toEqual([
-      'POST /v1/users: status 201 or a refusal with Retry-After',
-      'POST /v1/users: errors are application/problem+json',
-    ]);
+    server.answer = () => ({ status, headers, body: '{}' });
+    expect(failedChecks(drive(FLOWS.createUser(context), server))).toEqual(failed);
   });
 
   it('draws the mix by weight', () => {

@@ -63,7 +63,7 @@ export function parseSettings(
   data: ScenarioData,
 ): LoadSettings {
   const profile = values.PROFILE || DEFAULT_SETTINGS.profile;
-  if (!(profile in data.profiles)) {
+  if (!Object.hasOwn(data.profiles, profile)) {
     throw new LoadSettingsError(`PROFILE=${profile}: expected one of ${Object.keys(data.profiles).join(', ')}`);
   }
   const rateScale = values.RATE_SCALE ? Number(values.RATE_SCALE) : DEFAULT_SETTINGS.rateScale;

@@ -25,7 +25,8 @@ export class ThresholdSyntaxError extends Error {
 }
 
 const OPERATORS: readonly Operator[] = ['<=', '<', '>=', '>', '===', '==', '!='];
-const unquote = (text: string) => text.trim().replace(/^(["'])(.*)\1$/, '$2');
+// k6 trims spaces, then any quote characters at either end (strings.Trim(v, "\"'")).
+const unquote = (text: string) => text.trim().replace(/^["']+|["']+$/g, '');
 
 export function parseSelector(key: string): MetricSelector {
   const brace = key.indexOf('{');
@@ -35,7 +36,9 @@ export function parseSelector(key: string): MetricSelector {
   for (const pair of key.slice(brace + 1, -1).split(',')) {
     const colon = pair.indexOf(':');
     if (colon === -1) throw new ThresholdSyntaxError(`${key}: "${pair}" is not tag:value`);
-    tags[unquote(pair.slice(0, colon))] = unquote(pair.slice(colon + 1));
+    const [tag, value] = [unquote(pair.slice(0, colon)), unquote(pair.slice(colon + 1))];
+    if (tag === '' || value === '') throw new ThresholdSyntaxError(`${key}: "${pair}" has an empty tag or value`);
+    tags[tag] = value;
   }
   return { metric: key.slice(0, brace), tags };
 }
@@ -78,7 +81,7 @@ export function allowedFor(type: MetricType, aggregation: Aggregation): boolean 
 export const aggregationName = (aggregation: Aggregation): string =>
   typeof aggregation === 'object' ? `p(${aggregation.percentile})` : aggregation;
 
-/** The comparison; NaN (a rate of no samples) satisfies nothing but !=, as in k6. */
+/** The comparison; NaN (a rate of no samples) satisfies nothing but !=. */
 export function holds(expression: ThresholdExpression, actual: number): boolean {
   const { operator, value } = expression;
   switch (operator) {

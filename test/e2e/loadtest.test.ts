@@ -4,7 +4,7 @@
  * k6's exit code 99, beside the same threshold spelled right, which passes.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPOSITORY_ROOT } from '@warren/launcher';
@@ -35,7 +35,9 @@ function runEngine(args: string[]): Promise<EngineRun> {
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         if (code !== 0 && code !== 99) return reject(new Error(`engine exited ${code}: ${stderr}\n${stdout}`));
-        resolve({ code, stdout, summary: JSON.parse(readFileSync(summaryPath, 'utf8')) });
+        const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+        rmSync(folder, { recursive: true, force: true });
+        resolve({ code, stdout, summary });
       },
     );
   });
