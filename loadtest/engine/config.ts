@@ -15,6 +15,7 @@ import { parseDuration } from '../lib/duration.ts';
 import {
   LoadSettingsError,
   parseSettings,
+  scaleScenario,
   type LoadSettings,
   type Profile,
   type ScenarioData,
@@ -22,7 +23,7 @@ import {
 
 export interface EngineConfig extends LoadSettings {
   data: ScenarioData;
-  /** The profile, narrowed to the scenarios asked for. */
+  /** The profile, narrowed to the scenarios asked for, its rates scaled by rateScale. */
   selected: Profile;
   summaryJsonPath: string;
   runId: string;
@@ -63,7 +64,9 @@ export function parseEngineConfig(argv: readonly string[]): EngineConfig {
     );
   }
   const scenarios = Object.fromEntries(
-    Object.entries(profile.scenarios).filter(([name]) => wanted === undefined || wanted.includes(name)),
+    Object.entries(profile.scenarios)
+      .filter(([name]) => wanted === undefined || wanted.includes(name))
+      .map(([name, scenario]) => [name, scaleScenario(scenario, settings.rateScale)]),
   );
   // Every duration read now, so a typo fails at the start (104), not after a 30-minute soak.
   for (const scenario of Object.values(scenarios)) {

@@ -6,32 +6,22 @@
  */
 import { writeFileSync } from 'node:fs';
 import { DurationSyntaxError, parseDuration } from '../lib/duration.ts';
-import { LoadSettingsError, scaleScenario } from '../lib/profiles.ts';
+import { LoadSettingsError } from '../lib/profiles.ts';
 import { failedThresholds, textSummary } from '../lib/summary.ts';
 import { ThresholdSyntaxError } from '../lib/thresholds.ts';
 import { parseEngineConfig } from './config.ts';
 import { HttpSender } from './http-sender.ts';
-import { buildSummary, prepareThresholds, ThresholdConfigError, type ParsedThreshold } from './report.ts';
-import type { MetricRegistry } from './metrics.ts';
+import { buildSummary, prepareThresholds, ThresholdConfigError } from './report.ts';
+import { watchAbortOnFail } from './abort-on-fail.ts';
 import { ProfileRunner } from './runner.ts';
 
 export const EXIT_THRESHOLDS_FAILED = 99;
 export const EXIT_INVALID_CONFIG = 104;
 export const EXIT_RUN_FAILED = 107;
 
-const ABORT_CHECK_MS = 1000;
-
 async function main(argv: readonly string[]): Promise<number> {
   const config = parseEngineConfig(argv);
-  const profile = {
-    ...config.selected,
-    scenarios: Object.fromEntries(
-      Object.entries(config.selected.scenarios).map(([name, scenario]) => [
-        name,
-        scaleScenario(scenario, config.rateScale),
-      ]),
-    ),
-  };
+  const profile = config.selected;
   const { parsed, registry } = prepareThresholds(profile.thresholds, parseDuration);
   const maxConnections = Object.values(profile.scenarios).reduce((sum, scenario) => sum + scenario.maxVUs, 0);
   const sender = new HttpSender(config.baseUrl, maxConnections, registry);
@@ -68,34 +58,6 @@ async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(config.summaryJsonPath, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`  JSON summary: ${config.summaryJsonPath}\n`);
   return failedThresholds(summary).length > 0 || outcome.aborted ? EXIT_THRESHOLDS_FAILED : 0;
-}
-
-/** Every second, the thresholds marked abortOnFail whose delay has passed; calls `abort` on the first that fails. */
-function watchAbortOnFail(
-  registry: MetricRegistry,
-  parsed: readonly ParsedThreshold[],
-  snapshot: () => ReturnType<typeof buildSummary>,
-  startedAt: number,
-  abort: (failed: string) => void,
-): NodeJS.Timeout {
-  const watched = parsed.filter((threshold) => threshold.abortOnFail);
-  const timer = setInterval(() => {
-    const elapsed = performance.now() - startedAt;
-    const due = watched.filter((threshold) => elapsed >= threshold.delayAbortEvalMs);
-    if (due.length === 0) return;
-    const summary = snapshot();
-    // As k6 during a run: a metric without samples yet is not judged.
-    const failed = due.find(
-      ({ key, expression }) =>
-        registry.samples(key) > 0 && summary.metrics[key]?.thresholds?.[expression.source]?.ok === false,
-    );
-    if (failed) {
-      clearInterval(timer);
-      abort(`${failed.key}: ${failed.expression.source}`);
-    }
-  }, ABORT_CHECK_MS);
-  timer.unref();
-  return timer;
 }
 
 main(process.argv.slice(2)).then(

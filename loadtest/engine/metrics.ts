@@ -113,8 +113,6 @@ interface Metric {
   sink: Sink;
   /** Sub-metrics by their key as written (`http_req_duration{name:POST /v1/users}`). */
   subMetrics: { key: string; selector: MetricSelector; sink: Sink }[];
-  /** Whether a sample was ever added: k6 leaves unused custom metrics out of the summary. */
-  used: boolean;
 }
 
 /** k6's built-in metrics this engine produces, and the scripts' custom ones. */
@@ -141,7 +139,7 @@ export class MetricRegistry {
   /** `subMetricKeys`: every `metric{tags}` some threshold names (k6 keeps exactly those). */
   constructor(subMetricKeys: readonly string[]) {
     for (const [name, { type, contains }] of Object.entries(METRIC_TYPES)) {
-      this.metrics.set(name, { type, contains, sink: SINKS[type](), subMetrics: [], used: false });
+      this.metrics.set(name, { type, contains, sink: SINKS[type](), subMetrics: [] });
     }
     for (const key of subMetricKeys) {
       const selector = parseSelector(key);
@@ -169,7 +167,6 @@ export class MetricRegistry {
   add(name: string, value: number, tags: Tags): void {
     const metric = this.metrics.get(name);
     if (!metric) throw new UnknownMetricError(`no metric ${name}`);
-    metric.used = true;
     metric.sink.add(value);
     for (const sub of metric.subMetrics) {
       if (Object.entries(sub.selector.tags).every(([key, wanted]) => tags[key] === wanted)) sub.sink.add(value);
@@ -184,7 +181,8 @@ export class MetricRegistry {
   ): Record<string, SummaryMetric> {
     const out: Record<string, SummaryMetric> = {};
     for (const [name, metric] of this.metrics) {
-      if (!metric.used && !named.has(name) && metric.subMetrics.length === 0) continue;
+      // k6 leaves a metric that got no sample out, unless a threshold names it.
+      if (metric.sink.samples === 0 && !named.has(name) && metric.subMetrics.length === 0) continue;
       out[name] = {
         type: metric.type,
         contains: metric.contains,

@@ -6,7 +6,7 @@
  * the iterations still running; those left are interrupted. An abort stops everything at once.
  */
 import { parseDuration } from '../lib/duration.ts';
-import { FLOWS, mix, type FlowContext } from '../lib/flows.ts';
+import { flowOf, type FlowContext } from '../lib/flows.ts';
 import type { Flow } from '../lib/http-types.ts';
 import type { Profile, ScenarioData, ScenarioDefinition } from '../lib/profiles.ts';
 import type { HttpSender } from './http-sender.ts';
@@ -110,7 +110,7 @@ export class ProfileRunner {
           busy++;
           this.busy++;
           started++;
-          const iteration = this.iterate(this.flowOf(name, scenario, due), tags)
+          const iteration = this.iterate(this.newFlow(name, scenario, due), tags)
             .then((done) => {
               if (done) completed++;
             })
@@ -155,13 +155,13 @@ export class ProfileRunner {
     }
   }
 
-  private flowOf(name: string, scenario: ScenarioDefinition, iteration: number): Flow {
+  private newFlow(name: string, scenario: ScenarioDefinition, iteration: number): Flow {
     let calls = 0;
     const context: FlowContext = {
       unique: () => `${this.runId}-${name}-${iteration}-${calls++}`,
       random: Math.random,
     };
-    return scenario.flow === 'mix' ? mix(context, this.data.mix) : FLOWS[scenario.flow](context);
+    return flowOf(scenario.flow, context, this.data.mix);
   }
 
   /** Resolves true when the iteration ran to its end (false: stopped by an abort). */

@@ -11,7 +11,7 @@ import http from 'k6/http';
 import { Counter, Rate } from 'k6/metrics';
 import type { Options } from 'k6/options';
 import { isRefusal, isServerError } from '../lib/checks.ts';
-import { FLOWS, mix as mixOf, type FlowContext } from '../lib/flows.ts';
+import { flowOf, type FlowContext } from '../lib/flows.ts';
 import type { Flow, LoadRequest, LoadResponse } from '../lib/http-types.ts';
 import { k6Options, parseSettings, type ScenarioData } from '../lib/profiles.ts';
 import { textSummary, type SummaryData } from '../lib/summary.ts';
@@ -68,19 +68,19 @@ const contextOf = ({ runId }: SetupData): FlowContext => ({
 });
 
 export function createUser(data: SetupData): void {
-  run(FLOWS.createUser(contextOf(data)));
+  run(flowOf('createUser', contextOf(data), scenarioData.mix));
 }
 
 export function readUser(data: SetupData): void {
-  run(FLOWS.readUser(contextOf(data)));
+  run(flowOf('readUser', contextOf(data), scenarioData.mix));
 }
 
 export function placeOrder(data: SetupData): void {
-  run(FLOWS.placeOrder(contextOf(data)));
+  run(flowOf('placeOrder', contextOf(data), scenarioData.mix));
 }
 
 export function mix(data: SetupData): void {
-  run(mixOf(contextOf(data), scenarioData.mix));
+  run(flowOf('mix', contextOf(data), scenarioData.mix));
 }
 
 /** The text summary on stdout and the JSON one in summary-<profile>.json (the CI job uploads it). */

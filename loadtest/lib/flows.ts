@@ -80,3 +80,8 @@ export function pickFlow(weights: Partial<Record<FlowName, number>>, random: num
 export function* mix(context: FlowContext, weights: Partial<Record<FlowName, number>>): Flow {
   yield* FLOWS[pickFlow(weights, context.random())](context);
 }
+
+/** The iteration a scenario runs: its flow, or the mix drawn by `weights`. */
+export function flowOf(flow: FlowName | 'mix', context: FlowContext, weights: Partial<Record<FlowName, number>>): Flow {
+  return flow === 'mix' ? mix(context, weights) : FLOWS[flow](context);
+}

@@ -87,9 +87,6 @@ export function scaleScenario(scenario: ScenarioDefinition, rateScale: number): 
   };
 }
 
-/** The k6 name of the function a scenario runs: the entry script exports one per flow, and `mix`. */
-export const execOf = (scenario: ScenarioDefinition): string => scenario.flow;
-
 /** A k6 scenario: the executor's settings, the function it runs, its tags. */
 export type K6Scenario = DistributiveOmit<ScenarioDefinition, 'flow'> & { exec: string; tags: Record<string, string> };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -110,7 +107,8 @@ export function k6Options(data: ScenarioData, settings: LoadSettings): K6Options
   const scenarios: K6OptionsShape['scenarios'] = {};
   for (const [name, definition] of Object.entries(profile.scenarios)) {
     const { flow, ...executor } = scaleScenario(definition, settings.rateScale);
-    scenarios[name] = { ...executor, exec: execOf(definition), tags: { flow } } as K6Scenario;
+    // The entry script exports one function per flow, and `mix`, under the flow's name.
+    scenarios[name] = { ...executor, exec: flow, tags: { flow } } as K6Scenario;
   }
   return { scenarios, thresholds: profile.thresholds, summaryTrendStats: SUMMARY_TREND_STATS };
 }
