@@ -47,6 +47,7 @@ rabbit_ctl() { rabbitmqctl -n rabbit@localhost "$@"; }
 rabbit_answers() {
   curl -fsS -u "$LOCAL_USER:$LOCAL_PASSWORD" "http://127.0.0.1:$MANAGEMENT_PORT/api/aliveness-test/%2F" | grep -q '"ok"'
 }
+rabbit_has_user() { rabbit_ctl list_users --quiet | grep -q "^$LOCAL_USER\b"; }
 rabbit_configure_files() {
   mkdir -p /etc/rabbitmq
   cat >/etc/rabbitmq/rabbitmq-env.conf <<CONF
@@ -73,8 +74,10 @@ rabbit_up() {
       >/var/log/rabbitmq/startup_log 2>&1 </dev/null &
   fi
   wait_until "rabbitmq node" 120 rabbit_ctl await_startup --timeout 5
-  if ! rabbit_ctl list_users --quiet | grep -q "^$LOCAL_USER\b"; then
-    rabbit_ctl add_user "$LOCAL_USER" "$LOCAL_PASSWORD" >/dev/null
+  # The user survives restarts (the node's data stays); and right after start-up a CLI call can still fail, so a
+  # refused add_user is fine once list_users shows the user.
+  if ! rabbit_ctl add_user "$LOCAL_USER" "$LOCAL_PASSWORD" >/dev/null 2>&1; then
+    wait_until "rabbitmq user $LOCAL_USER" 30 rabbit_has_user
   fi
   rabbit_ctl set_user_tags "$LOCAL_USER" administrator >/dev/null
   rabbit_ctl set_permissions -p / "$LOCAL_USER" '.*' '.*' '.*' >/dev/null
