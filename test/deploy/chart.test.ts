@@ -8,6 +8,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import * as contracts from '@warren/contracts';
+import { loadConfig as loadGatewayConfig } from '../../services/gateway/src/config';
+import { loadConfig as loadOrdersConfig } from '../../services/orders/src/config';
+import { loadConfig as loadUsersConfig } from '../../services/users/src/config';
 
 const ROOT = resolve(__dirname, '../..');
 const CHART = join(ROOT, 'charts/warren');
@@ -609,6 +612,144 @@ describe('the gateway Service', () => {
   });
 });
 
+/**
+ * The variables a service parses, from its own code: its loadConfig run on an environment that records every name it
+ * reads (zod reads each variable of the schema, set or not). Nothing to keep in step by hand: a variable added to a
+ * service's config.ts (or to the workers' shared schema) is in here at once.
+ */
+function variablesParsedBy(loadConfig: (environment: Record<string, string | undefined>) => unknown): string[] {
+  const read = new Set<string>();
+  const record = (name: string | symbol) => {
+    if (typeof name === 'string' && /^[A-Z][A-Z0-9_]*$/.test(name)) read.add(name);
+  };
+  const environment = new Proxy({} as Record<string, string | undefined>, {
+    get: (_target, name) => (record(name), undefined),
+    has: (_target, name) => (record(name), false),
+  });
+  try {
+    loadConfig(environment);
+  } catch {
+    // A variable without a default fails the parse: it has been read all the same.
+  }
+  return [...read].sort();
+}
+
+/** What packages/telemetry reads itself (get*FromEnv('X'), process.env.X): the OTEL_* variables beyond the SDK's. */
+function variablesReadByTelemetry(): string[] {
+  const directory = join(ROOT, 'packages/telemetry/src');
+  const names = new Set<string>();
+  for (const file of readdirSync(directory).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))) {
+    const source = readFileSync(join(directory, file), 'utf8');
+    for (const [, name] of source.matchAll(
+      /\b(?:get\w*FromEnv\(\s*|process\.env\.|process\.env\[\s*)['"]?([A-Z][A-Z0-9_]*)/g,
+    ))
+      names.add(name!);
+  }
+  return [...names].sort();
+}
+
+describe("the services' environment", () => {
+  const telemetry = variablesReadByTelemetry();
+  const parsed: Record<string, string[]> = {
+    gateway: [...new Set([...variablesParsedBy(loadGatewayConfig), ...telemetry])].sort(),
+    users: [...new Set([...variablesParsedBy(loadUsersConfig), ...telemetry])].sort(),
+    orders: [...new Set([...variablesParsedBy(loadOrdersConfig), ...telemetry])].sort(),
+  };
+  /**
+   * Variables a service parses that the chart deliberately leaves to the service's default, with the reason. Keep it
+   * empty: a variable here has no values path.
+   */
+  const leftToTheirDefault: Record<string, Record<string, string>> = { gateway: {}, users: {}, orders: {} };
+  const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, any>;
+
+  /** Every variable a container gets: its env, and the keys of the ConfigMaps and Secrets of its envFrom. */
+  function environmentOf(objects: any[], service: string): Map<string, string | undefined> {
+    const container = named(objects, 'Deployment', `${RELEASE}-warren-${service}`).spec.template.spec.containers[0];
+    const variables = new Map<string, string | undefined>();
+    for (const source of container.envFrom ?? []) {
+      const from = source.configMapRef
+        ? named(objects, 'ConfigMap', source.configMapRef.name)?.data
+        : named(objects, 'Secret', source.secretRef?.name)?.data;
+      for (const [name, value] of Object.entries<string>(from ?? {}))
+        variables.set(`${source.prefix ?? ''}${name}`, value);
+    }
+    for (const variable of container.env ?? []) variables.set(variable.name, variable.value);
+    return variables;
+  }
+
+  it('finds the variables in the services’ code', () => {
+    for (const service of ['gateway', 'users', 'orders']) {
+      expect(parsed[service]!.length).toBeGreaterThan(10);
+      expect(parsed[service]).toEqual(expect.arrayContaining(['AMQP_URL', 'LOG_LEVEL', 'OTEL_SDK_DISABLED']));
+    }
+    expect(parsed.gateway).toEqual(expect.arrayContaining(['MAX_IN_FLIGHT_RPC', 'REDIS_URL', 'PORT']));
+    expect(parsed.orders).toEqual(expect.arrayContaining(['DATABASE_URL', 'OPS_PORT', 'RPC_TIMEOUT_MS']));
+  });
+
+  it.each(RENDERS)('sets every variable a service parses (rendered with %s values)', (name) => {
+    const missing: string[] = [];
+    for (const [service, variables] of Object.entries(parsed)) {
+      const environment = environmentOf(rendered(name), service);
+      for (const variable of variables)
+        if (!environment.has(variable) && !(variable in leftToTheirDefault[service]!))
+          missing.push(`${service}: ${variable} has no values path`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('keeps the list of variables left to their default tiny, and each one a variable still parsed', () => {
+    for (const [service, variables] of Object.entries(leftToTheirDefault)) {
+      expect(Object.keys(variables).length).toBeLessThanOrEqual(2);
+      for (const [variable, reason] of Object.entries(variables)) {
+        expect(parsed[service]).toContain(variable);
+        expect(reason.length).toBeGreaterThan(10);
+      }
+    }
+  });
+
+  it('renders each <service>.config key as the variable of its name, one the service parses, with its value', () => {
+    const environment = (service: string) => environmentOf(rendered('default'), service);
+    for (const service of ['gateway', 'users', 'orders']) {
+      const entry = values[service];
+      const variables = environment(service);
+      const port = entry.containerPort;
+      expect(parsed[service]).toContain(port.env);
+      expect(variables.get(port.env)).toBe(String(entry[port.valueKey]));
+      for (const [key, value] of Object.entries<unknown>(entry.config)) {
+        const variable = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+        expect(`${service}.config.${key} → ${variable}: ${parsed[service]!.includes(variable)}`).toBe(
+          `${service}.config.${key} → ${variable}: true`,
+        );
+        if (value !== '')
+          expect([`${service}.config.${key}`, variables.get(variable)]).toEqual([
+            `${service}.config.${key}`,
+            String(value),
+          ]);
+      }
+    }
+  });
+
+  it('takes MAX_IN_FLIGHT_RPC, HOST, LOG_PRETTY and other OTEL_* variables from values', () => {
+    const objects = render('default', [
+      '--set',
+      'gateway.config.maxInFlightRpc=64',
+      '--set',
+      'host=::',
+      '--set',
+      'logPretty=true',
+      '--set',
+      'otel.settings.OTEL_PROPAGATORS=tracecontext',
+    ]);
+    const gateway = environmentOf(objects, 'gateway');
+    expect(gateway.get('MAX_IN_FLIGHT_RPC')).toBe('64');
+    for (const service of ['gateway', 'users', 'orders']) {
+      const environment = environmentOf(objects, service);
+      expect([service, environment.get('HOST'), environment.get('LOG_PRETTY')]).toEqual([service, '::', 'true']);
+      expect([service, environment.get('OTEL_PROPAGATORS')]).toEqual([service, 'tracecontext']);
+    }
+  });
+});
+
 describe('values.schema.json', () => {
   it.each([
     [['--set', 'gateway.replicaCount=two'], "at '/gateway/replicaCount': got string, want integer"],
@@ -616,6 +757,9 @@ describe('values.schema.json', () => {
     [['--set', 'logLevel=loud'], "at '/logLevel'"],
     [['--set', 'gateway.unknownSetting=1'], 'additional properties'],
     [['--set', 'gateway.service.nodePort=8080'], "at '/gateway/service/nodePort'"],
+    [['--set', 'gateway.config.maxInFlightRpc=0'], "at '/gateway/config/maxInFlightRpc'"],
+    [['--set', 'otel.settings.OTEL_SERVICE_NAME=gateway'], "invalid propertyName 'OTEL_SERVICE_NAME'"],
+    [['--set', 'users.connectsTo={rabbitmq,kafka}'], "at '/users/connectsTo/1'"],
   ])('rejects %j with a message naming the value', (args, message) => {
     const result = helmTemplate(args);
     expect(result.status).not.toBe(0);

@@ -1,8 +1,44 @@
 {{/* vim: set filetype=mustache: */}}
 
-{{/* The application services, in one place. */}}
+{{/* The application services, in one place. Each is a top-level values entry of the same shape (values.yaml):
+     every template ranges over them and takes what differs (ports, env, connections, scaling) from the entry. */}}
 {{- define "warren.services" -}}
 gateway users orders
+{{- end }}
+
+{{/* The number of a service's container port: (dict "root" $ "component" "users"). The entry's
+     containerPort.valueKey names the key holding it (`port` of the gateway, `opsPort` of a worker). */}}
+{{- define "warren.port" -}}
+{{- $svc := index .root.Values .component }}
+{{- index $svc $svc.containerPort.valueKey }}
+{{- end }}
+
+{{/* "true" when KEDA scales the service (keda.enabled and the service has a keda entry), else empty. */}}
+{{- define "warren.scaledByKeda" -}}
+{{- $svc := index .root.Values .component }}
+{{- if and .root.Values.keda.enabled $svc.keda }}true{{ end }}
+{{- end }}
+
+{{/* The services connecting to a backing service: (dict "root" $ "service" "postgresql") → space-separated. */}}
+{{- define "warren.clientsOf" -}}
+{{- $clients := list }}
+{{- range $component := splitList " " (include "warren.services" .root) }}
+{{- if has $.service (index $.root.Values $component).connectsTo }}
+{{- $clients = append $clients $component }}
+{{- end }}
+{{- end }}
+{{- join " " $clients }}
+{{- end }}
+
+{{/* The services with a migration Job (a `migrations` entry), space-separated. */}}
+{{- define "warren.migratedServices" -}}
+{{- $migrated := list }}
+{{- range $component := splitList " " (include "warren.services" .) }}
+{{- if (index $.Values $component).migrations }}
+{{- $migrated = append $migrated $component }}
+{{- end }}
+{{- end }}
+{{- join " " $migrated }}
 {{- end }}
 
 {{- define "warren.name" -}}
@@ -152,9 +188,12 @@ labels:
 
 {{/* ------------------------------------------------------------------------------------------------------------
      Environment variables carrying credentials: each password from its Secret (secretKeyRef), then the URL built
-     from it with $(VAR) expansion. Nothing secret is written into a ConfigMap or the pod spec.
+     from it with $(VAR) expansion. Nothing secret is written into a ConfigMap or the pod spec. One helper per
+     backing service, warren.env.<service>, included for each entry of a service's connectsTo:
+     (dict "root" $ "component" "users").
      ------------------------------------------------------------------------------------------------------------ */}}
-{{- define "warren.env.amqp" -}}
+{{- define "warren.env.rabbitmq" -}}
+{{- with .root }}
 - name: AMQP_USERNAME
   value: {{ .Values.rabbitmq.auth.username | quote }}
 - name: AMQP_PASSWORD
@@ -165,11 +204,13 @@ labels:
 - name: AMQP_URL
   value: {{ printf "%s://$(AMQP_USERNAME):$(AMQP_PASSWORD)@%s:%s%s" (include "warren.rabbitmq.scheme" .) (include "warren.rabbitmq.host" .) (include "warren.rabbitmq.port" .) (include "warren.rabbitmq.vhostPath" .) | quote }}
 {{- end }}
+{{- end }}
 
-{{/* DATABASE_URL of one worker: (dict "root" $ "component" "users"). */}}
-{{- define "warren.env.database" -}}
+{{/* DATABASE_URL of one worker: its database is postgresql.databases.<component>, its password under
+     postgresql.auth.<component>PasswordKey. */}}
+{{- define "warren.env.postgresql" -}}
 {{- $db := index .root.Values.postgresql.databases .component }}
-{{- $key := ternary .root.Values.postgresql.auth.usersPasswordKey .root.Values.postgresql.auth.ordersPasswordKey (eq .component "users") }}
+{{- $key := index .root.Values.postgresql.auth (printf "%sPasswordKey" .component) }}
 {{- $params := "" }}
 {{- if and (not .root.Values.postgresql.enabled) .root.Values.postgresql.external.params }}
 {{- $params = printf "?%s" .root.Values.postgresql.external.params }}
@@ -190,6 +231,7 @@ labels:
 {{- end }}
 
 {{- define "warren.env.redis" -}}
+{{- with .root }}
 {{- $scheme := ternary "rediss" "redis" (and (not .Values.redis.enabled) .Values.redis.external.tls) }}
 {{- $hostPort := printf "%s:%s/%v" (include "warren.redis.host" .) (include "warren.redis.port" .) .Values.redis.database }}
 {{- if .Values.redis.auth.enabled }}
@@ -205,6 +247,7 @@ labels:
 {{- else }}
 - name: REDIS_URL
   value: {{ printf "%s://%s" $scheme $hostPort | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -299,42 +342,34 @@ labels:
 {{- end }}
 {{- end }}
 
-{{/* The data of a service's ConfigMap (also hashed into checksum/config): (dict "root" $ "component" "users"). */}}
+{{/* The data of a service's ConfigMap (also hashed into checksum/config): (dict "root" $ "component" "users").
+     The shared settings, the container port's variable, then each <component>.config key as its variable
+     (camelCase → UPPER_SNAKE_CASE: rpcTimeoutMs is RPC_TIMEOUT_MS), then OpenTelemetry's. */}}
 {{- define "warren.configData" -}}
 {{- $svc := index .root.Values .component -}}
 LOG_LEVEL: {{ .root.Values.logLevel | quote }}
-LOG_PRETTY: "false"
-HOST: "0.0.0.0"
+LOG_PRETTY: {{ .root.Values.logPretty | quote }}
+HOST: {{ .root.Values.host | quote }}
 SHUTDOWN_TIMEOUT_MS: {{ .root.Values.shutdownTimeoutMs | quote }}
-{{- if eq .component "gateway" }}
-PORT: {{ $svc.port | quote }}
-RPC_TIMEOUT_MS: {{ $svc.config.rpcTimeoutMs | quote }}
-BODY_LIMIT: {{ $svc.config.bodyLimit | quote }}
-CACHE_TTL_SECONDS: {{ $svc.config.cacheTtlSeconds | quote }}
-IDEMPOTENCY_TTL_SECONDS: {{ $svc.config.idempotencyTtlSeconds | quote }}
-RATE_LIMIT_PER_MINUTE: {{ $svc.config.rateLimitPerMinute | quote }}
-RATE_LIMIT_WINDOW_MS: {{ $svc.config.rateLimitWindowMs | quote }}
-CORS_ORIGINS: {{ $svc.config.corsOrigins | quote }}
-TRUST_PROXY: {{ $svc.config.trustProxy | default (ternary "1" "false" .root.Values.ingress.enabled) | quote }}
-{{- else }}
-OPS_PORT: {{ $svc.opsPort | quote }}
-MIGRATE_ON_START: "false"
-PG_POOL_SIZE: {{ $svc.config.pgPoolSize | quote }}
-PG_CONNECTION_TIMEOUT_MS: {{ $svc.config.pgConnectionTimeoutMs | quote }}
-PG_STATEMENT_TIMEOUT_MS: {{ $svc.config.pgStatementTimeoutMs | quote }}
-RPC_CONCURRENCY: {{ $svc.config.rpcConcurrency | quote }}
-{{- if eq .component "orders" }}
-RPC_TIMEOUT_MS: {{ $svc.config.rpcTimeoutMs | quote }}
+{{ $svc.containerPort.env }}: {{ include "warren.port" . | quote }}
+{{- range $key, $value := $svc.config }}
+{{- if and (eq $key "trustProxy") (eq (toString $value) "") }}
+{{- /* Express `trust proxy`, unset: one hop (the ingress controller) behind the chart's Ingress. */}}
+{{- $value = ternary "1" "false" $.root.Values.ingress.enabled }}
 {{- end }}
+{{ snakecase $key | upper }}: {{ $value | quote }}
 {{- end }}
 OTEL_SERVICE_NAME: {{ .component | quote }}
 {{- if .root.Values.otel.enabled }}
 OTEL_SDK_DISABLED: "false"
-OTEL_TRACES_EXPORTER: otlp
+OTEL_TRACES_EXPORTER: {{ .root.Values.otel.exporter | quote }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ .root.Values.otel.endpoint | quote }}
 OTEL_EXPORTER_OTLP_PROTOCOL: {{ .root.Values.otel.protocol | quote }}
 OTEL_TRACES_SAMPLER: {{ .root.Values.otel.tracesSampler | quote }}
 OTEL_TRACES_SAMPLER_ARG: {{ .root.Values.otel.tracesSamplerArg | quote }}
+{{- range $name, $value := .root.Values.otel.settings }}
+{{ $name }}: {{ $value | quote }}
+{{- end }}
 {{- else }}
 OTEL_SDK_DISABLED: "true"
 {{- end }}

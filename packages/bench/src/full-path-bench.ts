@@ -14,25 +14,25 @@
  * another. Exit status: 0 whether or not targets are met, 1 on a failure, 2
  * on a bad command line.
  */
-import { comparisonRows, runComparison, slicing } from './full-path/compare';
-import { HelpRequested, USAGE, UsageError, parseCommandLine, type FullPathConfig } from './full-path/config';
+import { progressTo, runBenchmarkProgram } from './core/program';
+import { jsonLine } from './core/report';
+import { serveRole, type RoleHandlers } from './core/roles';
+import { comparisonRows, comparisonSlicing, runComparison } from './full-path/compare';
+import { USAGE, parseCommandLine, type ChildRole, type FullPathConfig } from './full-path/config';
 import { withEnvironment } from './full-path/environment';
 import { floorHttpRole, floorWorkerRole } from './full-path/floor';
 import { generatorRole } from './full-path/generator';
 import { evaluateComparison, formatComparison } from './full-path/report';
-import { serveRole, type ChildRole } from './full-path/roles';
 import { formatSoak, runSoak } from './full-path/soak';
 import { formatStress, runStress } from './full-path/stress';
 
-const ROLES: Record<ChildRole, () => ReturnType<typeof generatorRole>> = {
+const ROLES: Record<ChildRole, () => RoleHandlers> = {
   generator: generatorRole,
   'floor-http': floorHttpRole,
   'floor-worker': floorWorkerRole,
 };
 
-function progress(line: string): void {
-  process.stderr.write(`[full-path-bench] ${line}\n`);
-}
+const progress = progressTo('full-path-bench');
 
 /** The settings for the JSON line, without the connection URLs (they carry credentials). */
 function publicSettings(config: FullPathConfig) {
@@ -42,18 +42,17 @@ function publicSettings(config: FullPathConfig) {
 
 async function orchestrate(config: FullPathConfig): Promise<void> {
   await withEnvironment(config, __filename, progress, async (environment) => {
+    const settings = publicSettings(config);
     if (config.mode === 'soak') {
       const report = await runSoak(config, environment, progress);
       console.log(formatSoak(config, report, environment.tracingNote));
-      if (config.json)
-        console.log(JSON.stringify({ benchmark: 'full-path-soak', settings: publicSettings(config), report }));
+      if (config.json) console.log(jsonLine('full-path-soak', { settings, report }));
       return;
     }
     if (config.mode === 'stress') {
       const report = await runStress(config, environment, progress);
       console.log(formatStress(report, environment.tracingNote));
-      if (config.json)
-        console.log(JSON.stringify({ benchmark: 'full-path-stress', settings: publicSettings(config), report }));
+      if (config.json) console.log(jsonLine('full-path-stress', { settings, report }));
       return;
     }
     const measurements = await runComparison(config, environment, progress);
@@ -61,45 +60,25 @@ async function orchestrate(config: FullPathConfig): Promise<void> {
     const targets = evaluateComparison(rows);
     const context = {
       tracingNote: environment.tracingNote,
-      sliceSeconds: slicing(config.seconds).sliceSeconds,
+      sliceSeconds: comparisonSlicing(config.seconds).sliceSeconds,
       brokerNote: environment.serversNote,
     };
     console.log(formatComparison(config, context, rows, targets));
-    if (config.json) {
-      const settings = publicSettings(config);
-      console.log(JSON.stringify({ benchmark: 'full-path', settings, context, rows, measurements, targets }));
-    }
+    if (config.json) console.log(jsonLine('full-path', { settings, context, rows, measurements, targets }));
   });
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseCommandLine>;
-  try {
-    parsed = parseCommandLine(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (error instanceof HelpRequested) {
-      console.log(USAGE);
-      return 0;
+runBenchmarkProgram({
+  name: 'full-path-bench',
+  usage: USAGE,
+  parse: parseCommandLine,
+  async run(parsed) {
+    if (parsed.role !== 'orchestrator') {
+      serveRole(ROLES[parsed.role]());
+      return;
     }
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`full-path-bench: ${error.message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.role === 'orchestrator') {
     await orchestrate(parsed.config);
     // Nothing of the run may keep the process alive.
     process.exit(0);
-  }
-  serveRole(ROLES[parsed.role]());
-  return 0;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
   },
-  (error: unknown) => {
-    console.error(`full-path-bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+});

@@ -12,34 +12,18 @@
  * Exit status: 0 whether or not targets are met, 1 on a failure (a call
  * erred, the broker is unreachable), 2 on a bad command line.
  */
-import { HelpRequested, USAGE, UsageError, parseConfig, type BenchConfig } from './rpc-bench/config';
+import { runBenchmarkProgram } from './core/program';
+import { serveRole } from './core/roles';
+import { USAGE, parseCommandLine } from './rpc-bench/config';
 import { runGenerator } from './rpc-bench/generator';
-import { runServerRole } from './rpc-bench/server-role';
+import { echoServerRole } from './rpc-bench/server-role';
 
-async function main(): Promise<number> {
-  let config: BenchConfig;
-  try {
-    config = parseConfig(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (error instanceof HelpRequested) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`rpc-bench: ${error.message}\n${USAGE}`);
-    return 2;
-  }
-  if (config.role === 'server') await runServerRole(config.amqpUrl, config.queues);
-  else await runGenerator(config, __filename);
-  return 0;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
+runBenchmarkProgram({
+  name: 'rpc-bench',
+  usage: USAGE,
+  parse: parseCommandLine,
+  async run(parsed) {
+    if (parsed.role === 'server') serveRole(echoServerRole());
+    else await runGenerator(parsed.config, __filename);
   },
-  (error: unknown) => {
-    console.error(`rpc-bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+});

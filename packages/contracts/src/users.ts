@@ -20,29 +20,34 @@ const nameSchema = z
   .refine((name) => !LONE_SURROGATE.test(name), 'must be well-formed Unicode (a lone surrogate is not)');
 const emailSchema = z.email().max(320);
 
-export const userSchema = z.object({
-  id: idSchema,
-  name: z.string(),
-  email: z.string(),
-  createdAt: timestampSchema,
-  updatedAt: timestampSchema,
-});
+export const userSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    email: z.string(),
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+  })
+  .meta({ id: 'User' });
 export type User = z.infer<typeof userSchema>;
 
 /** Body of POST /v1/users. */
-export const createUserBodySchema = z.strictObject({ name: nameSchema, email: emailSchema });
-/** Body of PATCH /v1/users/:id: at least one field. */
+export const createUserBodySchema = z
+  .strictObject({ name: nameSchema, email: emailSchema })
+  .meta({ id: 'CreateUserBody' });
+/** Body of PATCH /v1/users/:id: at least one field (`minProperties` says in JSON Schema what the refinement checks). */
 export const updateUserBodySchema = z
   .strictObject({ name: nameSchema.optional(), email: emailSchema.optional() })
   .refine((body) => body.name !== undefined || body.email !== undefined, {
     message: 'give at least one of name and email',
-  });
+  })
+  .meta({ id: 'UpdateUserBody', minProperties: 1 });
 
 export const usersCreate = defineRoute('users.create', { request: createUserBodySchema, reply: userSchema });
 export const usersGet = defineRoute('users.get', { request: z.strictObject({ id: idSchema }), reply: userSchema });
 export const usersList = defineRoute('users.list', {
   request: z.strictObject({ limit: limitSchema, cursor: cursorSchema.optional() }),
-  reply: pageOf(userSchema),
+  reply: pageOf(userSchema, 'UserPage'),
 });
 export const usersUpdate = defineRoute('users.update', {
   request: z

@@ -1,13 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import type { Span } from '@opentelemetry/api';
+import { context, type Context, type Span } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
 import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
+import { ConsumerCounts } from './consumer-counts';
 import { beforeDeadline, effectiveDeadline, settlesWithin } from './deadline';
-import { DEADLINE_HEADER, DIRECT_REPLY_QUEUE, JSON_CONTENT_TYPE, decodeReply } from './envelope';
-import { RpcAbortedError, RpcError, RpcNoRouteError, RpcTimeoutError, RpcUnavailableError } from './errors';
+import {
+  DEADLINE_HEADER,
+  DIRECT_REPLY_QUEUE,
+  IDEMPOTENCY_KEY_HEADER,
+  JSON_CONTENT_TYPE,
+  decodeReply,
+} from './envelope';
+import {
+  RpcAbortedError,
+  RpcError,
+  RpcNoRouteError,
+  RpcOverloadedError,
+  RpcTimeoutError,
+  RpcUnavailableError,
+} from './errors';
 import { silentLogger, type RpcLogger } from './logger';
 import { rpcMetrics, type CallOutcome, type RpcMetrics } from './metrics';
+import { queueNameOf } from './queues';
 import type { RouteDefinition, RouteReply, RouteRequest } from './route';
 import { endSpan, startClientSpan } from './tracing';
 
@@ -19,6 +34,33 @@ export interface RpcClientOptions extends ConnectionOptions {
   logger?: RpcLogger;
   /** Where the RPC metrics are registered; prom-client's default registry when omitted. */
   registry?: Registry;
+  /**
+   * Calls in flight at once (default: no limit). Past it a call is refused at once with RpcOverloadedError, counted
+   * in `rpc_client_shed_total`, instead of joining a queue that only grows: load shedding.
+   */
+  maxInFlight?: number;
+  /**
+   * Refuse at once, as `unavailable`, a call whose route's queue is known to have no consumer (default false): a
+   * durable queue keeps the message, and the call would wait its whole timeout for a worker that is not there.
+   */
+  failFastWithoutConsumer?: boolean;
+  /** How long a route's consumer count is reused before the broker is asked again (default 1000 ms). */
+  consumerCountTtlMs?: number;
+  /** Put before every route's queue name (default none), as the servers that serve them do. */
+  queuePrefix?: string;
+}
+
+/**
+ * What a call inherits from the work it is made for: the message a handler is serving (a HandlerContext is one),
+ * or the HTTP request a gateway is answering.
+ */
+export interface CallParent {
+  /** Epoch ms after which nobody waits for the parent's answer: the call ends by then too. */
+  deadline?: number | undefined;
+  /** The parent's OpenTelemetry context: the call's span is its child, and its baggage travels on. */
+  traceContext?: Context;
+  /** The parent command's idempotency key: the nested command it issues is repeated, not redone, on a retry. */
+  idempotencyKey?: string | undefined;
 }
 
 export interface CallOptions {
@@ -31,7 +73,9 @@ export interface CallOptions {
    */
   deadline?: number;
   signal?: AbortSignal;
-  /** Extra AMQP headers, for example a request id; trace context is added by the client. */
+  /** What the call inherits: deadline, trace context and baggage, idempotency key (see CallParent). */
+  parent?: CallParent;
+  /** Extra AMQP headers; deadline, trace context and idempotency key are added by the client. */
   headers?: Record<string, string>;
 }
 
@@ -49,6 +93,8 @@ export interface RouteStatus {
 
 interface PendingCall {
   route: string;
+  /** Published: from here a deadline is a timeout, before it the call was never sent. */
+  sent: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -68,6 +114,8 @@ export class RpcClient {
   private readonly logger: RpcLogger;
   private readonly metrics: RpcMetrics;
   private readonly defaultTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly consumerCounts: ConsumerCounts;
   // Correlation ids are a per-client random prefix plus a counter: unique and cheap.
   private readonly idPrefix = randomBytes(6).toString('base64url');
   private nextId = 0;
@@ -79,6 +127,13 @@ export class RpcClient {
     this.logger = options.logger ?? silentLogger;
     this.metrics = rpcMetrics(options.registry);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
+    this.maxInFlight = options.maxInFlight ?? Infinity;
+    if (!(this.maxInFlight >= 1)) throw new RangeError('maxInFlight must be at least 1');
+    this.consumerCounts = new ConsumerCounts(
+      (routeName) =>
+        this.isConnected ? this.routeStatus(routeName).then((status) => status.consumers) : Promise.resolve(undefined),
+      options.consumerCountTtlMs ?? 1000,
+    );
     this.metrics.clientInFlightSources.add(this.inFlightByRoute);
   }
 
@@ -104,9 +159,28 @@ export class RpcClient {
     return this.channel !== null;
   }
 
-  /** Calls made but not yet settled. */
+  /** Calls made but not yet settled: what `maxInFlight` limits. */
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Throws RpcOverloadedError, counted under route `*`, while `maxInFlight` calls are in flight. A server calls it
+   * when a request arrives, to refuse it before spending anything on it (logging, parsing, validation): under
+   * overload a refusal has to cost far less than serving, or the refusals alone saturate the process.
+   */
+  assertCapacity(): void {
+    if (this.pending.size < this.maxInFlight) return;
+    this.metrics.clientShed.inc({ route: ANY_ROUTE });
+    throw new RpcOverloadedError(ANY_ROUTE, this.maxInFlight);
+  }
+
+  /**
+   * How many consumers a route's queue has, from counts reused for `consumerCountTtlMs`; undefined when it cannot be
+   * known right now, or by `deadline` (epoch ms) for a route asked about for the first time.
+   */
+  consumerCount(routeName: string, deadline?: number): Promise<number | undefined> {
+    return this.consumerCounts.consumers(routeName, deadline);
   }
 
   /** Calls `route` and resolves with its typed reply, or rejects with an RpcError. */
@@ -129,7 +203,7 @@ export class RpcClient {
     const timeoutMs = options.timeoutMs ?? this.options.routeStatusTimeoutMs ?? 1000;
     const deadline = effectiveDeadline(Date.now(), timeoutMs, options.deadline);
     return beforeDeadline(
-      probeQueue(connection, routeName),
+      probeQueue(connection, queueNameOf(routeName, this.options)),
       deadline,
       () => new RpcTimeoutError(`the broker on the status of ${routeName}`, timeoutMs),
     );
@@ -147,15 +221,22 @@ export class RpcClient {
   }
 
   private send(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
-    const channel = this.channel;
-    if (!channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
-    const { signal } = options;
+    if (!this.channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
+    const { signal, parent } = options;
     if (signal?.aborted) return Promise.reject(new RpcAbortedError(route, signal.reason));
     const now = Date.now();
-    const deadline = effectiveDeadline(now, options.timeoutMs ?? this.defaultTimeoutMs, options.deadline);
+    const deadline = effectiveDeadline(
+      now,
+      options.timeoutMs ?? this.defaultTimeoutMs,
+      earliest(options.deadline, parent?.deadline),
+    );
     const timeoutMs = deadline - now;
     if (!(timeoutMs > 0)) {
       return Promise.reject(new RpcUnavailableError(`the deadline of a call to ${route} passed before it was sent`));
+    }
+    if (this.pending.size >= this.maxInFlight) {
+      this.metrics.clientShed.inc({ route });
+      return Promise.reject(new RpcOverloadedError(route, this.maxInFlight));
     }
 
     let body: Buffer;
@@ -167,11 +248,13 @@ export class RpcClient {
 
     const correlationId = `${this.idPrefix}.${(this.nextId++).toString(36)}`;
     const headers: Record<string, unknown> = { ...options.headers, [DEADLINE_HEADER]: deadline };
-    const span = startClientSpan(route, correlationId, headers);
+    if (parent?.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = parent.idempotencyKey;
+    const span = startClientSpan(route, correlationId, headers, parent?.traceContext ?? context.active());
 
     return new Promise((resolve, reject) => {
       const call: PendingCall = {
         route,
+        sent: false,
         resolve,
         reject,
         span,
@@ -179,6 +262,14 @@ export class RpcClient {
         signal,
         onAbort: undefined,
         timer: setTimeout(() => {
+          if (!call.sent) {
+            this.settle(
+              correlationId,
+              'unavailable',
+              new RpcUnavailableError(`the deadline of a call to ${route} passed before it was sent`),
+            );
+            return;
+          }
           this.metrics.clientTimeouts.inc({ route });
           this.settle(correlationId, 'timeout', new RpcTimeoutError(route, timeoutMs));
         }, timeoutMs),
@@ -188,36 +279,63 @@ export class RpcClient {
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       this.pending.set(correlationId, call);
-
-      try {
-        channel.publish(
-          '',
-          route,
-          body,
-          {
-            correlationId,
-            replyTo: DIRECT_REPLY_QUEUE,
-            contentType: JSON_CONTENT_TYPE,
-            // The broker drops the message once nobody waits for its reply any more.
-            expiration: String(timeoutMs),
-            persistent: true,
-            mandatory: true,
-            headers,
-          },
-          (error: unknown) => {
-            if (error) {
-              this.settle(
-                correlationId,
-                'unavailable',
-                new RpcUnavailableError(`broker refused the message for ${route}`),
-              );
-            }
-          },
-        );
-      } catch (cause) {
-        this.settle(correlationId, 'unavailable', new RpcUnavailableError(`could not publish to ${route}`, { cause }));
-      }
+      const message: OutgoingMessage = { route, correlationId, body, headers, timeoutMs };
+      if (this.options.failFastWithoutConsumer) void this.publishWhenServed(call, message, deadline);
+      else this.publish(call, message);
     });
+  }
+
+  /** Publishes once the route is known to have a consumer, or not known to have none; refuses it otherwise. */
+  private async publishWhenServed(call: PendingCall, message: OutgoingMessage, deadline: number): Promise<void> {
+    const consumers = await this.consumerCounts.consumers(message.route, deadline);
+    if (this.pending.get(message.correlationId) !== call) return; // settled meanwhile: timed out, aborted, closed
+    if (consumers === 0) {
+      this.settle(
+        message.correlationId,
+        'unavailable',
+        new RpcUnavailableError(`no consumer is serving ${message.route}`),
+      );
+      return;
+    }
+    this.publish(call, message);
+  }
+
+  private publish(call: PendingCall, message: OutgoingMessage): void {
+    const { route, correlationId } = message;
+    const channel = this.channel;
+    if (!channel) {
+      this.settle(correlationId, 'unavailable', new RpcUnavailableError('not connected to the broker'));
+      return;
+    }
+    call.sent = true;
+    try {
+      channel.publish(
+        '',
+        queueNameOf(route, this.options),
+        message.body,
+        {
+          correlationId,
+          replyTo: DIRECT_REPLY_QUEUE,
+          contentType: JSON_CONTENT_TYPE,
+          // The broker drops the message once nobody waits for its reply any more.
+          expiration: String(message.timeoutMs),
+          persistent: true,
+          mandatory: true,
+          headers: message.headers,
+        },
+        (error: unknown) => {
+          if (error) {
+            this.settle(
+              correlationId,
+              'unavailable',
+              new RpcUnavailableError(`broker refused the message for ${route}`),
+            );
+          }
+        },
+      );
+    } catch (cause) {
+      this.settle(correlationId, 'unavailable', new RpcUnavailableError(`could not publish to ${route}`, { cause }));
+    }
   }
 
   private settle(correlationId: string, outcome: CallOutcome, error: Error | null, result?: unknown): void {
@@ -278,6 +396,22 @@ export class RpcClient {
 }
 
 const NOT_FOUND = 404;
+
+/** The `route` label of calls refused before they named a route: refused on arrival. */
+const ANY_ROUTE = '*';
+
+interface OutgoingMessage {
+  route: string;
+  correlationId: string;
+  body: Buffer;
+  headers: Record<string, unknown>;
+  timeoutMs: number;
+}
+
+function earliest(first: number | undefined, second: number | undefined): number | undefined {
+  if (first === undefined) return second;
+  return second === undefined || first <= second ? first : second;
+}
 
 /** A queue's counts from a passive declare, on a channel of its own (a missing queue closes the channel). */
 async function probeQueue(connection: RecoveringChannelModel, routeName: string): Promise<RouteStatus> {

@@ -1,7 +1,10 @@
-import { RpcError, RpcRemoteError, type RpcErrorCode } from './errors';
+import { InvalidIdempotencyKeyError, isRpcErrorCode, RpcError, RpcRemoteError, type RpcErrorCode } from './errors';
 
 /** Header carrying the caller's deadline as epoch milliseconds. */
 export const DEADLINE_HEADER = 'x-deadline';
+/** Header carrying the command's idempotency key: a command repeated with the same key has its first outcome. */
+export const IDEMPOTENCY_KEY_HEADER = 'x-idempotency-key';
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 /** Where replies come back: RabbitMQ's direct reply-to pseudo-queue. */
 export const DIRECT_REPLY_QUEUE = 'amq.rabbitmq.reply-to';
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -14,18 +17,6 @@ export interface WireError {
 }
 
 export type ReplyEnvelope = { ok: true; result: unknown } | { ok: false; error: WireError };
-
-const KNOWN_CODES: ReadonlySet<string> = new Set<RpcErrorCode>([
-  'not_found',
-  'conflict',
-  'invalid_argument',
-  'failed_precondition',
-  'unavailable',
-  'deadline_exceeded',
-  'no_route',
-  'aborted',
-  'internal',
-]);
 
 /** Serializes a successful reply. */
 export function encodeResult(result: unknown): Buffer {
@@ -57,6 +48,24 @@ export function decodeReply(route: string, body: Buffer): unknown {
   if (!wire || typeof wire.message !== 'string') {
     throw new RpcError('internal', `malformed reply from ${route}`);
   }
-  const code = KNOWN_CODES.has(wire.code) ? wire.code : 'internal';
+  const code = isRpcErrorCode(wire.code) ? wire.code : 'internal';
   throw new RpcRemoteError(route, code, wire.message, wire.details, wire.retriable === true);
+}
+
+/**
+ * The idempotency key of a message, or undefined when the caller sent none. A header that is present but empty, too
+ * long or not a string is refused rather than ignored: ignoring it would silently drop the caller's guarantee.
+ */
+export function idempotencyKeyOf(headers: Readonly<Record<string, unknown>>): string | undefined {
+  const value = headers[IDEMPOTENCY_KEY_HEADER];
+  if (value === undefined || value === null) return undefined;
+  const key = value;
+  if (typeof key !== 'string') throw new InvalidIdempotencyKeyError(IDEMPOTENCY_KEY_HEADER, 'must be a string');
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new InvalidIdempotencyKeyError(
+      IDEMPOTENCY_KEY_HEADER,
+      `must have 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+    );
+  }
+  return key;
 }

@@ -2,18 +2,32 @@
  * Error codes that cross the wire. Handlers use them to say what went wrong;
  * the gateway maps them to HTTP in one place.
  */
-export type RpcErrorCode =
-  | 'not_found'
-  | 'conflict'
-  | 'invalid_argument'
-  | 'failed_precondition'
-  | 'unavailable'
-  | 'deadline_exceeded'
-  | 'no_route'
-  | 'aborted'
-  | 'internal';
+export const RPC_ERROR_CODES = [
+  'not_found',
+  'conflict',
+  'invalid_argument',
+  'failed_precondition',
+  'unavailable',
+  'deadline_exceeded',
+  'no_route',
+  'aborted',
+  'internal',
+] as const;
+export type RpcErrorCode = (typeof RPC_ERROR_CODES)[number];
 
-const RETRIABLE_CODES: ReadonlySet<RpcErrorCode> = new Set(['unavailable', 'deadline_exceeded', 'no_route']);
+/** Codes of failures that a retry (with the same idempotency key) may get past: the infrastructure's, not the input's. */
+export const RETRIABLE_CODES = [
+  'unavailable',
+  'deadline_exceeded',
+  'no_route',
+] as const satisfies readonly RpcErrorCode[];
+
+const RETRIABLE: ReadonlySet<RpcErrorCode> = new Set(RETRIABLE_CODES);
+
+/** Whether `code` is one this package knows (a reply from a newer peer may carry another). */
+export function isRpcErrorCode(code: unknown): code is RpcErrorCode {
+  return (RPC_ERROR_CODES as readonly unknown[]).includes(code);
+}
 
 export interface RpcErrorOptions {
   details?: unknown;
@@ -32,7 +46,7 @@ export class RpcError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.details = options.details;
-    this.retriable = options.retriable ?? RETRIABLE_CODES.has(code);
+    this.retriable = options.retriable ?? RETRIABLE.has(code);
   }
 }
 
@@ -54,6 +68,23 @@ export class RpcNoRouteError extends RpcError {
 export class RpcUnavailableError extends RpcError {
   constructor(message: string, options: RpcErrorOptions = {}) {
     super('unavailable', message, options);
+  }
+}
+
+/**
+ * The client already has its `maxInFlight` calls in flight: refused at once, before anything is sent, rather than
+ * queued behind them (each waiting call holds a timer and its memory, and would answer too late to help anyone).
+ */
+export class RpcOverloadedError extends RpcUnavailableError {
+  constructor(route: string, maxInFlight: number) {
+    super(`${maxInFlight} calls are in flight already; ${route} was refused`);
+  }
+}
+
+/** The idempotency-key header is present but is not a usable key. */
+export class InvalidIdempotencyKeyError extends RpcError {
+  constructor(header: string, reason: string) {
+    super('invalid_argument', `invalid idempotency key: ${reason}`, { details: [{ path: header, message: reason }] });
   }
 }
 

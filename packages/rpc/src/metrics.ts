@@ -11,6 +11,8 @@ export interface RpcMetrics {
   /** Clients add themselves here so the in-flight gauge can count their pending calls. */
   clientInFlightSources: Set<InFlightSource>;
   clientTimeouts: Counter<'route'>;
+  /** Calls refused because the client's `maxInFlight` were in flight (`*`: refused on a request's arrival). */
+  clientShed: Counter<'route'>;
   serverDuration: DurationRecorder;
   serverInFlightSources: Set<InFlightSource>;
   serverExpired: Counter<'route'>;
@@ -87,6 +89,12 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
     clientTimeouts: new Counter({
       name: 'rpc_client_timeouts_total',
       help: 'RPC calls that reached their deadline without a reply.',
+      labelNames: ['route'],
+      registers,
+    }),
+    clientShed: new Counter({
+      name: 'rpc_client_shed_total',
+      help: 'RPC calls refused at once because maxInFlight calls were in flight, by route (* when refused on arrival).',
       labelNames: ['route'],
       registers,
     }),

@@ -1,34 +1,39 @@
+import type { Context } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
 import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
 import { settlesWithin } from './deadline';
-import { DEADLINE_HEADER, JSON_CONTENT_TYPE, encodeError, encodeResult } from './envelope';
+import type { CallParent } from './client';
+import { DEADLINE_HEADER, JSON_CONTENT_TYPE, encodeError, encodeResult, idempotencyKeyOf } from './envelope';
 import { RpcError } from './errors';
 import { silentLogger, type RpcLogger } from './logger';
 import { rpcMetrics, type RpcMetrics } from './metrics';
+import { deadLetterQueueOf, queueNameOf, routeQueueDeclaration, type QueueSettings } from './queues';
 import type { RouteDefinition, RouteParsedRequest, RouteReplyInput } from './route';
 import { context, endSpan, startServerSpan } from './tracing';
 
-export interface RpcServerOptions extends ConnectionOptions {
+/** Each route gets a `<queue>.dead-letter` queue on the dead-letter exchange (see QueueSettings). */
+export interface RpcServerOptions extends ConnectionOptions, QueueSettings {
   logger?: RpcLogger;
   registry?: Registry;
   /** How long `close()` lets in-flight handlers finish (default 10000 ms). */
   drainTimeoutMs?: number;
-  /** `quorum` (replicated, the default) or `classic`. */
-  queueType?: 'quorum' | 'classic';
-  /** Exchange that receives rejected messages; each route gets a `<route>.dead-letter` queue on it. */
-  deadLetterExchange?: string;
-  /** Deliveries of one message before a quorum queue dead-letters it (a poison message that kills workers). */
-  deliveryLimit?: number;
 }
 
-/** What a handler knows about the message besides its payload. */
-export interface HandlerContext {
+/**
+ * What a handler knows about the message besides its payload. It is the CallParent of the calls the handler makes:
+ * `client.call(route, payload, { parent: context })` carries deadline, trace context, baggage and idempotency key on.
+ */
+export interface HandlerContext extends CallParent {
   route: string;
   correlationId: string;
   messageId: string | undefined;
-  /** Epoch ms after which nobody waits for the reply; pass what is left on to nested calls. */
+  /** Epoch ms after which nobody waits for the reply. */
   deadline: number | undefined;
+  /** The command's idempotency key (validated: 1 to 255 characters), when the caller sent one. */
+  idempotencyKey: string | undefined;
+  /** The handler's span, in the context the caller's trace context and baggage were extracted into. */
+  traceContext: Context;
   redelivered: boolean;
   headers: Readonly<Record<string, unknown>>;
 }
@@ -167,8 +172,7 @@ export class RpcServer {
   }
 
   private async setUpConsumers(model: ChannelModel): Promise<void> {
-    const queueType = this.options.queueType ?? 'quorum';
-    const deadLetterExchange = this.options.deadLetterExchange ?? 'warren.dead-letter';
+    const { deadLetterExchange, queueArguments, deadLetterQueueArguments } = routeQueueDeclaration(this.options);
     for (const binding of this.bindings.values()) {
       // One channel per route: its prefetch is the route's concurrency, and a fault stays contained.
       const channel = await model.createChannel();
@@ -181,20 +185,15 @@ export class RpcServer {
         binding.consumerTag = null;
         if (!this.draining) model.close().catch(() => undefined);
       });
-      const name = binding.route.name;
-      const queueArguments: Record<string, unknown> = {
-        'x-queue-type': queueType,
-        'x-dead-letter-exchange': deadLetterExchange,
-      };
-      if (queueType === 'quorum') queueArguments['x-delivery-limit'] = this.options.deliveryLimit ?? 5;
+      const queue = queueNameOf(binding.route.name, this.options);
       await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
-      await channel.assertQueue(`${name}.dead-letter`, { durable: true, arguments: { 'x-queue-type': queueType } });
-      await channel.bindQueue(`${name}.dead-letter`, deadLetterExchange, name);
-      await channel.assertQueue(name, { durable: true, arguments: queueArguments });
+      await channel.assertQueue(deadLetterQueueOf(queue), { durable: true, arguments: deadLetterQueueArguments });
+      await channel.bindQueue(deadLetterQueueOf(queue), deadLetterExchange, queue);
+      await channel.assertQueue(queue, { durable: true, arguments: queueArguments });
       await channel.prefetch(binding.concurrency);
       binding.channel = channel;
       if (this.draining) continue;
-      const { consumerTag } = await channel.consume(name, (message) => void this.onMessage(binding, channel, message));
+      const { consumerTag } = await channel.consume(queue, (message) => void this.onMessage(binding, channel, message));
       binding.consumerTag = consumerTag;
     }
   }
@@ -254,6 +253,8 @@ export class RpcServer {
           correlationId,
           messageId,
           deadline,
+          idempotencyKey: idempotencyKeyOf(headers),
+          traceContext: spanContext,
           redelivered: message.fields.redelivered,
           headers,
         };

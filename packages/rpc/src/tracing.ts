@@ -37,8 +37,7 @@ function messagingAttributes(route: string, operation: 'send' | 'process', corre
 }
 
 /** Starts the caller's CLIENT span and writes its context into the outgoing headers. */
-export function startClientSpan(route: string, correlationId: string, headers: Headers): Span {
-  const parent = context.active();
+export function startClientSpan(route: string, correlationId: string, headers: Headers, parent: Context): Span {
   const span = tracer.startSpan(route, { kind: SpanKind.CLIENT }, parent);
   // Attributes are built only for a span that records: with tracing off this path allocates nothing.
   if (span.isRecording()) span.setAttributes(messagingAttributes(route, 'send', correlationId));

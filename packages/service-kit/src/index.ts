@@ -23,10 +23,18 @@ export {
   type MigrationOptions,
   type PostgresOptions,
 } from './postgres';
-export { drainHttpServer, exitGracefullyOnSignals, exitOnStartupFailure, type ShutdownStep } from './shutdown';
-export { decodeCursor, encodeCursor, toPage } from './pagination';
-export { idempotencyKeyFrom, InvalidIdempotencyKeyError } from './idempotency';
 export {
+  closeHttpServer,
+  drainHttpServer,
+  exitGracefullyOnSignals,
+  exitOnStartupFailure,
+  type ShutdownStep,
+} from './shutdown';
+export { claimCommand, withTransaction } from './transaction';
+export { runMigrationCommand, runWorker, type WorkerDefinition, type WorkerParts } from './worker';
+export { decodeCursor, encodeCursor, toPage } from './pagination';
+export {
+  activeContextWithRequestId,
   activeRequestId,
   bindToActiveContext,
   contextWithRequestId,

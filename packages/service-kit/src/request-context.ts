@@ -15,6 +15,11 @@ export function contextWithRequestId(parent: Context, requestId: string): Contex
   return propagation.setBaggage(parent, propagation.createBaggage({ [REQUEST_ID_BAGGAGE_KEY]: { value: requestId } }));
 }
 
+/** The active context with the request id as its only baggage (see contextWithRequestId). */
+export function activeContextWithRequestId(requestId: string): Context {
+  return contextWithRequestId(context.active(), requestId);
+}
+
 /** Runs `callback` in the active context with the request id as its only baggage (see contextWithRequestId). */
 export function withRequestId<T>(requestId: string, callback: () => T): T {
   return context.with(contextWithRequestId(context.active(), requestId), callback);

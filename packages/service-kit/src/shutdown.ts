@@ -63,3 +63,11 @@ export function drainHttpServer(server: Server): Promise<void> {
     server.closeIdleConnections();
   });
 }
+
+/** Closes a small HTTP server (the ops endpoints) at once: its scrapes and probes are retried by whoever sent them. */
+export function closeHttpServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -20,12 +20,10 @@ import { jsonBody } from './middleware/validation';
 import { docsRouter } from './openapi/docs-page';
 import { buildOpenApiDocument } from './openapi/openapi-document';
 import { isRedisReady, type Redis } from './redis';
-import { contractRoutes, type GatewayRoutes, type GatewayRpcClient } from './routes/gateway-routes';
-import { ordersRouter } from './routes/orders-routes';
-import { RouteAvailability } from './routes/route-availability';
-import { RpcAdmission } from './routes/rpc-admission';
-import type { RouteContext } from './routes/route-kit';
-import { usersRouter } from './routes/users-routes';
+import { rpcRoutesOf, type ApiRoute } from './routes/api-route';
+import { apiRouter } from './routes/api-router';
+import { API_ROUTES } from './routes/api-routes';
+import type { GatewayRpcClient } from './routes/route-kit';
 
 export type AppConfig = Pick<
   GatewayConfig,
@@ -35,7 +33,6 @@ export type AppConfig = Pick<
   | 'idempotencyTtlSeconds'
   | 'rateLimitPerMinute'
   | 'rateLimitWindowMs'
-  | 'maxInFlightRpc'
   | 'corsOrigins'
   | 'trustProxy'
 >;
@@ -46,11 +43,11 @@ export interface AppDependencies {
   redis: Redis;
   registry: Registry;
   logger: Logger;
-  /** The RPC routes to call; the contracts' routes unless a test brings uniquely named copies. */
-  routes?: GatewayRoutes;
+  /** The API's routes (default: the route table, API_ROUTES). */
+  routes?: readonly ApiRoute[];
   /** Prefix of every Redis key the app writes (cache, idempotency, rate limit). */
   redisKeyPrefix?: string;
-  /** How long a readiness result, and a route's consumer count, is reused. */
+  /** How long a readiness result is reused (default 1000 ms). */
   readinessCacheMs?: number;
 }
 
@@ -59,7 +56,7 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /** Builds the gateway's express app from its dependencies; it does not listen. */
 export function createApp(deps: AppDependencies): Express {
   const { config, redis, registry, logger } = deps;
-  const routes = deps.routes ?? contractRoutes;
+  const routes = deps.routes ?? API_ROUTES;
   const prefix = deps.redisKeyPrefix ?? 'warren:gateway:';
   const redisUp = () => isRedisReady(redis);
 
@@ -89,10 +86,12 @@ export function createApp(deps: AppDependencies): Express {
       }),
     );
   }
-  const admission = new RpcAdmission(config.maxInFlightRpc, registry);
   // The deadline starts when the request is accepted; then load shedding on arrival, before the access log and
-  // everything else a request costs (see RpcAdmission).
-  app.use('/v1', requestDeadline(config.rpcTimeoutMs), admission.shedOnArrival());
+  // everything else a request costs (RpcClient.assertCapacity: MAX_IN_FLIGHT_RPC calls are in flight).
+  app.use('/v1', requestDeadline(config.rpcTimeoutMs), (_req, _res, next) => {
+    deps.rpc.assertCapacity();
+    next();
+  });
   app.use(
     pinoHttp({
       logger,
@@ -117,11 +116,9 @@ export function createApp(deps: AppDependencies): Express {
   );
 
   // Operations endpoints: never rate limited.
-  const availability = new RouteAvailability(deps.rpc, deps.readinessCacheMs ?? 1000);
   const readiness = createReadinessProbe({
     rpc: deps.rpc,
-    routes,
-    availability,
+    routes: rpcRoutesOf(routes),
     redisUp,
     cacheMs: deps.readinessCacheMs,
   });
@@ -146,25 +143,22 @@ export function createApp(deps: AppDependencies): Express {
   });
   app.use('/docs', docsRouter());
 
-  const context: RouteContext = {
-    rpc: deps.rpc,
-    routes,
-    rpcTimeoutMs: config.rpcTimeoutMs,
-    availability,
-    admission,
-    jsonBody: jsonBody(config.bodyLimit),
-    idempotency: idempotency({
-      redis,
-      ttlSeconds: config.idempotencyTtlSeconds,
-      // Longer than any request can take, far shorter than the replay window.
-      inFlightTtlMs: Math.max(10_000, config.rpcTimeoutMs * 2 + 5000),
-      keyPrefix: `${prefix}idempotency:`,
-      logger,
+  app.use(
+    '/v1',
+    apiRouter(routes, {
+      rpc: deps.rpc,
+      jsonBody: jsonBody(config.bodyLimit),
+      idempotency: idempotency({
+        redis,
+        ttlSeconds: config.idempotencyTtlSeconds,
+        // Longer than any request can take, far shorter than the replay window.
+        inFlightTtlMs: Math.max(10_000, config.rpcTimeoutMs * 2 + 5000),
+        keyPrefix: `${prefix}idempotency:`,
+        logger,
+      }),
+      cache: new UserCache(redis, config.cacheTtlSeconds, logger, `${prefix}user:`),
     }),
-  };
-  const cache = new UserCache(redis, config.cacheTtlSeconds, logger, `${prefix}user:`);
-  app.use('/v1', usersRouter(context, cache));
-  app.use('/v1', ordersRouter(context));
+  );
 
   app.use((req, _res, next) => next(new RouteNotFoundError(req.method, req.path)));
   app.use(problemErrorHandler());

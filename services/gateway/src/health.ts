@@ -1,12 +1,12 @@
 import { checkReadiness, type ReadinessCheck } from '@warren/service-kit';
 import type { RequestHandler } from 'express';
-import type { GatewayRoutes, GatewayRpcClient } from './routes/gateway-routes';
-import type { RouteAvailability } from './routes/route-availability';
+import type { RouteDefinition } from '@warren/rpc';
+import type { GatewayRpcClient } from './routes/route-kit';
 
 export interface ReadinessOptions {
   rpc: GatewayRpcClient;
-  routes: GatewayRoutes;
-  availability: RouteAvailability;
+  /** The RPC routes the API calls: each needs a consumer. */
+  routes: readonly RouteDefinition[];
   /** Redis is reported for information only: the API serves without it. */
   redisUp: () => boolean;
   /** How long one result is reused, so probes do not hammer the broker. */
@@ -24,7 +24,7 @@ export interface ReadinessResult {
 
 /**
  * Ready when the RPC client is connected and every route's queue has at least
- * one consumer (RpcClient.routeStatus, through RouteAvailability's cache). Results
+ * one consumer (RpcClient.consumerCount, from its cache of counts). Results
  * are reused for `cacheMs`, and concurrent probes share one check.
  */
 export function createReadinessProbe(options: ReadinessOptions): () => Promise<ReadinessResult> {
@@ -33,8 +33,8 @@ export function createReadinessProbe(options: ReadinessOptions): () => Promise<R
 
   const run = async (): Promise<ReadinessResult> => {
     const checks: Record<string, ReadinessCheck> = { rpcConnected: () => options.rpc.isConnected };
-    for (const route of Object.values(options.routes)) {
-      checks[route.name] = async () => ((await options.availability.consumers(route.name)) ?? 0) > 0;
+    for (const route of options.routes) {
+      checks[route.name] = async () => ((await options.rpc.consumerCount(route.name)) ?? 0) > 0;
     }
     const report = await checkReadiness(checks);
     return {

@@ -28,6 +28,10 @@ async function main(): Promise<void> {
     url: config.amqpUrl,
     connectionName: `${connectionName}-client`,
     defaultTimeoutMs: config.rpcTimeoutMs,
+    // Load shedding: past MAX_IN_FLIGHT_RPC calls in flight, a request is refused at once (503, Retry-After).
+    maxInFlight: config.maxInFlightRpc,
+    // A stopped worker's queue keeps messages: refuse its calls at once (503) rather than wait for the deadline.
+    failFastWithoutConsumer: true,
     logger,
     registry,
   });

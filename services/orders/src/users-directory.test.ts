@@ -7,23 +7,9 @@ import {
   RpcUnavailableError,
 } from '@warren/rpc';
 import { UnknownUserError, UsersServiceUnavailableError } from './errors';
-import { forwardedHeaders, translateUsersError } from './users-directory';
+import { translateUsersError } from './users-directory';
 
 const userId = '0190f3b8-6e1a-7c8e-9d2a-1b2c3d4e5f60';
-
-describe('forwardedHeaders', () => {
-  it('forwards the request id and nothing else', () => {
-    expect(forwardedHeaders({ 'x-request-id': 'req-1', 'x-idempotency-key': 'k', traceparent: 't' })).toEqual({
-      'x-request-id': 'req-1',
-    });
-  });
-
-  it('forwards nothing when there is no usable request id', () => {
-    expect(forwardedHeaders({})).toEqual({});
-    expect(forwardedHeaders({ 'x-request-id': 42 })).toEqual({});
-    expect(forwardedHeaders({ 'x-request-id': '' })).toEqual({});
-  });
-});
 
 describe('translateUsersError', () => {
   it('turns not_found into UnknownUserError: invalid_argument naming userId', () => {

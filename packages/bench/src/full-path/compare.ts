@@ -1,14 +1,13 @@
 /**
  * The default run: the full path against the floor, POST then GET at each
- * concurrency, the two implementations' windows cut into slices that
- * alternate (ABBA...), so whatever else the machine does meanwhile falls on
- * both alike.
+ * concurrency, in the alternating order of ../core/schedule.ts.
  */
-import { median } from '../rpc-bench/measure';
+import type { Progress } from '../core/program';
+import { alternatingSchedule, runAlternatingSlices, slicing, type Implementation, type Step } from '../core/schedule';
+import { medianOfEach } from '../core/statistics';
 import type { FullPathConfig } from './config';
 import type { BenchEnvironment, ProcessName } from './environment';
 import { CpuAccount, Measurer } from './measure';
-import type { Implementation } from './workload';
 
 export type CellOperation = 'create' | 'get';
 export const CELL_OPERATIONS: readonly CellOperation[] = ['create', 'get'];
@@ -57,75 +56,67 @@ export interface ComparisonRow {
   p99Ratio: number;
 }
 
-interface Step {
-  round: number;
+/** One operation at one concurrency. POST comes first at each concurrency: its users are read next. */
+interface Cell {
   concurrency: number;
   operation: CellOperation;
-  order: readonly Implementation[];
 }
 
-// Short enough that a burst from a neighbour on the machine lands on both implementations.
-const SLICE_SECONDS = 1;
+// Two slices at least, so that each implementation opens one.
+const MIN_SLICES = 2;
 
-export function slicing(seconds: number): { slices: number; sliceSeconds: number } {
-  const slices = Math.max(2, Math.round(seconds / SLICE_SECONDS));
-  return { slices, sliceSeconds: seconds / slices };
-}
-
-/**
- * Every step in the order measured: at each concurrency POST first (its users
- * are read next), then GET. Which implementation opens alternates from step to step.
- */
-function schedule(config: FullPathConfig): Step[] {
-  const steps: Step[] = [];
-  let index = 0;
-  for (let round = 1; round <= config.rounds; round++) {
-    for (const concurrency of config.concurrencies) {
-      for (const operation of CELL_OPERATIONS) {
-        const order: Implementation[] = index++ % 2 === 0 ? ['floor', 'warren'] : ['warren', 'floor'];
-        steps.push({ round, concurrency, operation, order });
-      }
-    }
-  }
-  return steps;
+/** Cuts the window of each implementation and cell into the slices the report names. */
+export function comparisonSlicing(seconds: number): { slices: number; sliceSeconds: number } {
+  return slicing(seconds, MIN_SLICES);
 }
 
 export async function runComparison(
   config: FullPathConfig,
   environment: BenchEnvironment,
-  progress: (line: string) => void,
+  progress: Progress,
 ): Promise<Measurement[]> {
   const measurer = new Measurer(environment);
+  const cells = config.concurrencies.flatMap((concurrency) =>
+    CELL_OPERATIONS.map((operation): Cell => ({ concurrency, operation })),
+  );
   const measurements: Measurement[] = [];
-  for (const step of schedule(config)) {
-    progress(
-      `round ${step.round}/${config.rounds}: ${step.operation} at concurrency ${step.concurrency}, ` +
-        `${step.order.join(' first, then ')}`,
-    );
+  const steps = alternatingSchedule(
+    config.rounds,
+    cells,
+    (cell) => `${cell.operation} at concurrency ${cell.concurrency}`,
+  );
+  for (const step of steps) {
+    progress(step.description);
     measurements.push(...(await measureStep(step, config, measurer)));
   }
   return measurements;
 }
 
-async function measureStep(step: Step, config: FullPathConfig, measurer: Measurer): Promise<Measurement[]> {
-  const { concurrency, operation } = step;
-  for (const implementation of step.order) {
-    await measurer.closed({ implementation, operation, concurrency, seconds: config.warmupSeconds, window: null });
-  }
+/** What one implementation's slices of a step add up to. */
+interface SlicedWindow {
+  account: CpuAccount;
+  served: number;
+  elapsedSeconds: number;
+  errors: number;
+  problems: string[];
+}
+
+async function measureStep(step: Step<Cell>, config: FullPathConfig, measurer: Measurer): Promise<Measurement[]> {
+  const { concurrency, operation } = step.cell;
   const windowName = (implementation: Implementation) => `${step.round}-${operation}-${concurrency}-${implementation}`;
   const windows = Object.fromEntries(
-    step.order.map((implementation) => [
+    step.order.map((implementation): [Implementation, SlicedWindow] => [
       implementation,
-      { account: new CpuAccount(), served: 0, elapsedSeconds: 0, errors: 0, problems: [] as string[] },
+      { account: new CpuAccount(), served: 0, elapsedSeconds: 0, errors: 0, problems: [] },
     ]),
-  ) as Record<
-    Implementation,
-    { account: CpuAccount; served: number; elapsedSeconds: number; errors: number; problems: string[] }
-  >;
-  const { slices, sliceSeconds } = slicing(config.seconds);
-  for (let slice = 0; slice < slices; slice++) {
-    const order = slice % 2 === 0 ? step.order : [...step.order].reverse();
-    for (const implementation of order) {
+  ) as Record<Implementation, SlicedWindow>;
+  const { slices, sliceSeconds } = comparisonSlicing(config.seconds);
+  await runAlternatingSlices(
+    step.order,
+    slices,
+    (implementation) =>
+      measurer.closed({ implementation, operation, concurrency, seconds: config.warmupSeconds, window: null }),
+    async (implementation) => {
       const window = windows[implementation];
       const result = await measurer.closed(
         { implementation, operation, concurrency, seconds: sliceSeconds, window: windowName(implementation) },
@@ -135,8 +126,8 @@ async function measureStep(step: Step, config: FullPathConfig, measurer: Measure
       window.elapsedSeconds += result.elapsedSeconds;
       window.errors += result.errors + result.shed;
       for (const problem of result.problems) if (!window.problems.includes(problem)) window.problems.push(problem);
-    }
-  }
+    },
+  );
   const measurements: Measurement[] = [];
   for (const implementation of step.order) {
     const window = windows[implementation];
@@ -195,24 +186,28 @@ export function comparisonRows(measurements: readonly Measurement[], config: Ful
   return rows;
 }
 
+const MEDIAN_FIGURES = [
+  'requestsPerSecond',
+  'p50Ms',
+  'p99Ms',
+  'generatorCpuPercent',
+  'serverCpuPercent',
+  'serverCpuMicrosPerRequest',
+  'jaegerCpuPercent',
+  'machineBusyPercent',
+] as const satisfies readonly (keyof CellFigures)[];
+
+/** The figures of one cell over its rounds: medians, but counts of requests and errors add up. */
 function medianFigures(measurements: readonly Measurement[]): CellFigures {
-  const of = (pick: (m: Measurement) => number) => median(measurements.map(pick));
-  const byProcess: Partial<Record<ProcessName, number>> = {};
-  for (const name of Object.keys(measurements[0]?.serverCpuMicrosPerRequestByProcess ?? {}) as ProcessName[]) {
-    byProcess[name] = of((m) => m.serverCpuMicrosPerRequestByProcess[name] ?? Number.NaN);
-  }
+  const processes = Object.keys(measurements[0]?.serverCpuMicrosPerRequestByProcess ?? {}) as ProcessName[];
   return {
-    requestsPerSecond: of((m) => m.requestsPerSecond),
-    p50Ms: of((m) => m.p50Ms),
-    p99Ms: of((m) => m.p99Ms),
+    ...medianOfEach(measurements, MEDIAN_FIGURES),
     served: measurements.reduce((sum, m) => sum + m.served, 0),
     errors: measurements.reduce((sum, m) => sum + m.errors, 0),
     problems: [...new Set(measurements.flatMap((m) => m.problems))].slice(0, 5),
-    generatorCpuPercent: of((m) => m.generatorCpuPercent),
-    serverCpuPercent: of((m) => m.serverCpuPercent),
-    serverCpuMicrosPerRequest: of((m) => m.serverCpuMicrosPerRequest),
-    serverCpuMicrosPerRequestByProcess: byProcess,
-    jaegerCpuPercent: of((m) => m.jaegerCpuPercent),
-    machineBusyPercent: of((m) => m.machineBusyPercent),
+    serverCpuMicrosPerRequestByProcess: medianOfEach(
+      measurements.map((m) => m.serverCpuMicrosPerRequestByProcess),
+      processes,
+    ),
   };
 }

@@ -1,26 +1,28 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { CHILD_ROLES, type ChildRole } from './roles';
 import {
-  HelpRequested,
   UsageError,
-  positiveNumber,
-  nonNegativeNumber,
-  positiveInteger,
+  loopbackUrl,
+  measurementSettings,
   nonNegativeInteger,
-} from '../command-line';
+  parseFlags,
+  positiveInteger,
+  positiveNumber,
+  roleOf,
+  type MeasurementSettings,
+} from '../core/command-line';
 
 export type Mode = 'compare' | 'soak' | 'stress';
 export type TracesSetting = 'jaeger' | 'none';
 
-export interface FullPathConfig {
+/** The process a person starts: it starts everything else and reports. */
+export const MAIN_ROLE = 'orchestrator';
+/** The processes it forks of this same program (see environment.ts). */
+export const CHILD_ROLES = ['generator', 'floor-http', 'floor-worker'] as const;
+export type ChildRole = (typeof CHILD_ROLES)[number];
+
+export interface FullPathConfig extends MeasurementSettings {
   mode: Mode;
-  /** Measurement window of each implementation at each concurrency and operation. */
-  seconds: number;
-  warmupSeconds: number;
-  rounds: number;
   concurrencies: readonly number[];
-  json: boolean;
   soakSeconds: number;
   /** Arrival rate of the soak; by default half of the capacity measured just before. */
   soakRate: number | undefined;
@@ -40,7 +42,7 @@ export interface FullPathConfig {
   redisUrl: string;
 }
 
-export type ParsedCommandLine = { role: ChildRole } | { role: 'orchestrator'; config: FullPathConfig };
+export type ParsedCommandLine = { role: ChildRole } | { role: typeof MAIN_ROLE; config: FullPathConfig };
 
 const DEFAULTS = {
   amqpUrl: 'amqp://warren:warren@127.0.0.1:5672',
@@ -51,7 +53,6 @@ const DEFAULTS = {
 // Redis database of the benchmark's gateway: its cache, rate-limit counters and idempotency keys stay apart
 // from those of any other gateway on this Redis (the key prefix is fixed).
 const BENCH_REDIS_DATABASE = 9;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export const USAGE = `usage: npm run bench -- [options]   (node packages/bench/dist/full-path-bench.js [options])
   default             full path against the floor: POST and GET /v1/users at concurrency 1, 16 and 64
@@ -76,23 +77,30 @@ export const USAGE = `usage: npm run bench -- [options]   (node packages/bench/d
 Environment: AMQP_URL, RABBITMQ_MANAGEMENT_URL, USERS_DATABASE_URL, REDIS_URL (local defaults); all on loopback.`;
 
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
-  const { values } = parse(argv);
-  if (values.help) throw new HelpRequested('');
-  const role = values.role;
-  if (role !== undefined) {
-    if (!(CHILD_ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown --role ${role}`);
-    return { role: role as ChildRole };
-  }
+  const values = parseFlags(argv, {
+    concurrency: { type: 'string', default: '1,16,64' },
+    soak: { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string', default: '300' },
+    'soak-rate': { type: 'string' },
+    stress: { type: 'boolean', default: false },
+    'stress-seconds': { type: 'string', default: '30' },
+    'max-in-flight': { type: 'string' },
+    traces: { type: 'string', default: 'jaeger' },
+    'cpu-prof': { type: 'string' },
+    'seed-users': { type: 'string', default: '40000' },
+    'keep-logs': { type: 'boolean', default: false },
+    'service-env': { type: 'string', multiple: true },
+  });
+  const role = roleOf(values.role, MAIN_ROLE, CHILD_ROLES);
+  // A child is told everything else by the orchestrator when it starts.
+  if (role !== MAIN_ROLE) return { role };
   if (values.soak && values.stress) throw new UsageError('--soak and --stress are separate runs');
   const traces = values.traces;
   if (traces !== 'jaeger' && traces !== 'none') throw new UsageError(`--traces must be jaeger or none, not ${traces}`);
   const config: FullPathConfig = {
     mode: values.soak ? 'soak' : values.stress ? 'stress' : 'compare',
-    seconds: positiveNumber('--seconds', values.seconds),
-    warmupSeconds: nonNegativeNumber('--warmup-seconds', values['warmup-seconds']),
-    rounds: positiveInteger('--rounds', values.rounds),
+    ...measurementSettings(values),
     concurrencies: concurrencyList(values.concurrency),
-    json: values.json,
     soakSeconds: positiveNumber('--soak-seconds', values['soak-seconds']),
     soakRate: values['soak-rate'] === undefined ? undefined : positiveNumber('--soak-rate', values['soak-rate']),
     stressSeconds: positiveNumber('--stress-seconds', values['stress-seconds']),
@@ -108,38 +116,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     databaseUrl: loopback('USERS_DATABASE_URL', env.USERS_DATABASE_URL ?? DEFAULTS.databaseUrl),
     redisUrl: withRedisDatabase(loopback('REDIS_URL', env.REDIS_URL ?? DEFAULTS.redisUrl)),
   };
-  return { role: 'orchestrator', config };
-}
-
-function parse(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
-        role: { type: 'string' },
-        seconds: { type: 'string', default: '5' },
-        'warmup-seconds': { type: 'string', default: '1' },
-        rounds: { type: 'string', default: '1' },
-        concurrency: { type: 'string', default: '1,16,64' },
-        json: { type: 'boolean', default: false },
-        soak: { type: 'boolean', default: false },
-        'soak-seconds': { type: 'string', default: '300' },
-        'soak-rate': { type: 'string' },
-        stress: { type: 'boolean', default: false },
-        'stress-seconds': { type: 'string', default: '30' },
-        'max-in-flight': { type: 'string' },
-        traces: { type: 'string', default: 'jaeger' },
-        'cpu-prof': { type: 'string' },
-        'seed-users': { type: 'string', default: '40000' },
-        'keep-logs': { type: 'boolean', default: false },
-        'service-env': { type: 'string', multiple: true },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return { role, config };
 }
 
 const SERVICES = ['gateway', 'users', 'orders', 'all'];
@@ -156,16 +133,9 @@ function parseServiceEnvironment(entries: readonly string[]): Record<string, Rec
   return environment;
 }
 
-// Every figure is about this machine, and the benchmark must send nothing anywhere else.
+/** The variable's value, checked to point at loopback. */
 function loopback(variable: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`${variable} is not a URL`);
-  }
-  if (!LOOPBACK_HOSTS.has(url.hostname))
-    throw new UsageError(`${variable} must point at loopback, not ${url.hostname}`);
+  loopbackUrl(variable, value);
   return value;
 }
 
@@ -179,5 +149,3 @@ function concurrencyList(text: string): number[] {
   const list = text.split(',').map((item) => positiveInteger('--concurrency', item.trim()));
   return [...new Set(list)].sort((a, b) => a - b);
 }
-
-export { HelpRequested, UsageError };

@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import { JAEGER_BINARY, startJaeger, Suite, type RunningJaeger } from '@warren/launcher';
 import { Client } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import type { FullPathConfig } from './config';
+import { CleanupStack } from '../core/cleanup';
+import type { Progress } from '../core/program';
+import { RoleProcess } from '../core/roles';
+import type { ChildRole, FullPathConfig } from './config';
 import type { FloorHttpSettings, FloorQueues, FloorWorkerSettings } from './floor';
 import type { GeneratorSettings } from './generator';
-import { RoleProcess } from './roles';
 import { benchEmail, runEmailPattern } from './workload';
 
 /** The users worker's defaults (services/users/src/config.ts), given to it and to the floor worker alike. */
@@ -45,16 +47,14 @@ export interface BenchEnvironment {
   failed: Promise<never>;
 }
 
-type Cleanup = () => Promise<unknown>;
-
 /** Brings everything up, runs `body`, and tears everything down whatever happened. */
 export async function withEnvironment<T>(
   config: FullPathConfig,
   scriptPath: string,
-  progress: (line: string) => void,
+  progress: Progress,
   body: (environment: BenchEnvironment) => Promise<T>,
 ): Promise<T> {
-  const cleanups: Cleanup[] = [];
+  const cleanups = new CleanupStack(progress);
   const runId = randomBytes(4).toString('hex');
   const vhost = `warren-bench-${runId}`;
   const logPath = join(tmpdir(), `warren-bench-${runId}.log`);
@@ -62,11 +62,11 @@ export async function withEnvironment<T>(
   try {
     progress(`run ${runId}: RabbitMQ virtual host ${vhost}`);
     await createVhost(config, vhost);
-    cleanups.push(() => management(config, 'DELETE', `/api/vhosts/${encodeURIComponent(vhost)}`));
+    cleanups.defer(() => management(config, 'DELETE', `/api/vhosts/${encodeURIComponent(vhost)}`));
     const amqpUrl = vhostUrl(config.amqpUrl, vhost);
 
     const tracing = await startTracing(config, progress);
-    if (tracing.jaeger) cleanups.push(() => tracing.jaeger!.stop());
+    if (tracing.jaeger) cleanups.defer(() => tracing.jaeger!.stop());
 
     const [gatewayPort, usersOpsPort, ordersOpsPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const profiling = (service: string): string[] =>
@@ -105,9 +105,9 @@ export async function withEnvironment<T>(
       serviceExecArgv: { gateway: profiling('gateway'), users: profiling('users') },
     });
     progress(`starting the suite (service logs: ${logPath})`);
-    cleanups.push(() => suite.stop());
+    cleanups.defer(() => suite.stop());
     await suite.start();
-    cleanups.push(() => deleteRunUsers(config, runId));
+    cleanups.defer(() => deleteRunUsers(config, runId));
 
     progress(`seeding ${config.seedUsers} users to read`);
     const seedIds = await seedUsers(config, runId, config.seedUsers);
@@ -167,9 +167,7 @@ export async function withEnvironment<T>(
     return result;
   } finally {
     progress('cleaning up');
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: Error) => progress(`cleanup: ${error.message}`));
-    }
+    await cleanups.runAll();
     if (existsSync(logPath)) {
       const megabytes = (statSync(logPath).size / 1e6).toFixed(1);
       if (succeeded && !config.keepLogs) rmSync(logPath, { force: true });
@@ -181,12 +179,12 @@ export async function withEnvironment<T>(
 
 async function startRole<Info = unknown>(
   scriptPath: string,
-  role: 'generator' | 'floor-http' | 'floor-worker',
-  cleanups: Cleanup[],
+  role: ChildRole,
+  cleanups: CleanupStack,
   settings: unknown,
 ): Promise<{ process: RoleProcess; info: Info }> {
   const started = await RoleProcess.start<Info>(scriptPath, role, settings, START_TIMEOUT_MS);
-  cleanups.push(() => started.process.stop());
+  cleanups.defer(() => started.process.stop());
   return started;
 }
 
@@ -207,7 +205,7 @@ interface Tracing {
   note: string;
 }
 
-async function startTracing(config: FullPathConfig, progress: (line: string) => void): Promise<Tracing> {
+async function startTracing(config: FullPathConfig, progress: Progress): Promise<Tracing> {
   const none: Tracing = {
     environment: { OTEL_TRACES_EXPORTER: 'none' },
     jaeger: undefined,

@@ -3,11 +3,12 @@
  * keep-alive connections, and keeps the latencies. The orchestrating process
  * tells it what to run and measures everyone's CPU from outside.
  */
-import { percentile } from '../rpc-bench/measure';
+import type { RoleHandlers } from '../core/roles';
+import { IMPLEMENTATIONS, type Implementation } from '../core/schedule';
+import { latencyPercentiles } from '../core/statistics';
 import { HttpPool } from './http-client';
 import { ArrivalSchedule, runClosedLoop, runOpenLoop, type ClosedLoopResult, type OpenLoopResult } from './load';
-import type { RoleHandlers } from './roles';
-import { IMPLEMENTATIONS, UserIds, Workload, type Implementation, type Operation } from './workload';
+import { UserIds, Workload, type Operation } from './workload';
 
 export interface GeneratorSettings {
   runId: string;
@@ -97,9 +98,9 @@ export function generatorRole(): RoleHandlers {
 
     async window(raw): Promise<WindowSummary> {
       const name = raw as string;
-      const sorted = Float64Array.from(windows.get(name) ?? []).sort();
+      const latenciesMs = windows.get(name) ?? [];
       windows.delete(name);
-      return { served: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+      return { served: latenciesMs.length, ...latencyPercentiles(latenciesMs) };
     },
 
     async open(raw): Promise<OpenLoopResult> {

@@ -6,7 +6,8 @@
  * latencies run from the moment a request was due, not from when it could be
  * sent, so a generator or server falling behind shows in them.
  */
-import { percentile } from '../rpc-bench/measure';
+import { driveClosedLoop } from '../core/closed-loop';
+import { latencyPercentiles } from '../core/statistics';
 import type { HttpPool } from './http-client';
 import type { Operation, Outcome, PreparedRequest, Workload } from './workload';
 
@@ -54,9 +55,8 @@ async function exchange(
 }
 
 /**
- * `concurrency` clients until `seconds` have passed. No request starts after
- * the deadline and the window ends with the last response, so every request
- * counted is a whole one. Latencies (ms) of served requests go to `latenciesMs`.
+ * `concurrency` clients until `seconds` have passed (see ../core/closed-loop.ts).
+ * Latencies (ms) of served requests go to `latenciesMs`.
  */
 export async function runClosedLoop(
   pool: HttpPool,
@@ -67,23 +67,19 @@ export async function runClosedLoop(
   latenciesMs: number[] | null,
 ): Promise<ClosedLoopResult> {
   const counts = emptyCounts();
-  const startedAt = performance.now();
-  const deadline = startedAt + seconds * 1000;
-  const client = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const request = workload.next(operation);
-      if (request instanceof Error) {
-        count(counts, 'error', request.message);
-        return;
-      }
-      const sentAt = performance.now();
-      const { outcome, problem } = await exchange(pool, workload, request);
-      if (outcome === 'ok') latenciesMs?.push(performance.now() - sentAt);
-      count(counts, outcome, problem);
+  const elapsedSeconds = await driveClosedLoop(concurrency, seconds, async () => {
+    const request = workload.next(operation);
+    if (request instanceof Error) {
+      count(counts, 'error', request.message);
+      return false;
     }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  return { ...counts, elapsedSeconds: (performance.now() - startedAt) / 1000 };
+    const sentAt = performance.now();
+    const { outcome, problem } = await exchange(pool, workload, request);
+    if (outcome === 'ok') latenciesMs?.push(performance.now() - sentAt);
+    count(counts, outcome, problem);
+    return true;
+  });
+  return { ...counts, elapsedSeconds };
 }
 
 /**
@@ -160,11 +156,6 @@ export interface OpenLoopResult extends OutcomeCounts {
 interface BucketState extends OutcomeCounts {
   offered: number;
   latenciesMs: number[];
-}
-
-function summarizeLatencies(latenciesMs: readonly number[]): { p50Ms: number; p99Ms: number } {
-  const sorted = Float64Array.from(latenciesMs).sort();
-  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
 }
 
 /**
@@ -251,7 +242,7 @@ export async function runOpenLoop(
   over = true;
   const unfinished = outstanding;
   pool.close();
-  const fromSend = summarizeLatencies(totalSentLatenciesMs);
+  const fromSend = latencyPercentiles(totalSentLatenciesMs);
 
   return {
     ...totals,
@@ -260,7 +251,7 @@ export async function runOpenLoop(
     offered: total,
     unfinished,
     elapsedSeconds,
-    ...summarizeLatencies(totalLatenciesMs),
+    ...latencyPercentiles(totalLatenciesMs),
     maxQueued,
     buckets: buckets.map((bucket, index) => {
       const startSeconds = index * options.bucketSeconds;
@@ -269,7 +260,7 @@ export async function runOpenLoop(
         ...counts,
         startSeconds,
         offeredRate: offered / options.bucketSeconds,
-        ...summarizeLatencies(latenciesMs),
+        ...latencyPercentiles(latenciesMs),
       };
     }),
   };

@@ -5,7 +5,7 @@
 import type { BenchEnvironment, ProcessName } from './environment';
 import type { ClosedLoopCall, OpenLoopCall, WindowSummary } from './generator';
 import type { ClosedLoopResult, OpenLoopResult } from './load';
-import { CpuSampler, processRssBytes } from './proc';
+import { CpuSampler, processRssBytes } from '../core/proc';
 
 // Beyond its planned length, the longest a generator call may take before the run is declared stuck.
 const CALL_GRACE_MS = 30_000;

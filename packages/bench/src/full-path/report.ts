@@ -1,12 +1,7 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { busyGeneratorWarning, formatTable, formatTargets, roundsNote, type TargetResult } from '../core/report';
 import type { ComparisonRow } from './compare';
 import type { FullPathConfig } from './config';
-
-export interface TargetResult {
-  description: string;
-  value: string;
-  met: boolean;
-}
 
 // The issue's targets for the full path against the floor.
 const MIN_THROUGHPUT_RATIO_PERCENT = 75;
@@ -19,16 +14,7 @@ const BUSY_GENERATOR_CPU_PERCENT = 80;
 
 export const OPERATION_LABELS = { create: 'POST /v1/users', get: 'GET /v1/users/:id' } as const;
 
-/** Right-aligned columns separated by ` | `, with a rule under the header. */
-export function formatTable(header: readonly string[], body: readonly (readonly string[])[]): string[] {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
-  );
-  const render = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
-  return [render(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...body.map(render)];
-}
-
+/** The machine every process of the run shares, for the reports' headers. */
 export function machineDescription(): string {
   const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
   return `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}`;
@@ -40,7 +26,6 @@ export function formatComparison(
   rows: readonly ComparisonRow[],
   targets: readonly TargetResult[],
 ): string {
-  const roundsNote = config.rounds === 1 ? '1 round' : `median of ${config.rounds} rounds`;
   const header = [
     'request',
     'conc',
@@ -75,7 +60,7 @@ export function formatComparison(
     `Full path (HTTP gateway -> RPC -> users worker -> PostgreSQL) against the floor (node:http + bare amqplib + pg),`,
     `closed loop over keep-alive connections: ${config.seconds} s window per implementation and cell after ` +
       `${config.warmupSeconds} s warm-up, floor and full path alternating in ${context.sliceSeconds.toFixed(2)} s ` +
-      `slices; ${roundsNote}`,
+      `slices; ${roundsNote(config.rounds)}`,
     `Machine: ${machineDescription()}; ${context.brokerNote}`,
     `Tracing: ${context.tracingNote}. Logging: info, to a file. Metrics: on. Rate limit: on (high limit).`,
     ...Object.entries(config.serviceEnvironment).map(
@@ -106,21 +91,18 @@ export function formatComparison(
   return lines.join('\n');
 }
 
-export function formatTargets(targets: readonly TargetResult[]): string[] {
-  return targets.map((t) => `  ${t.description}: ${t.value} -> ${t.met ? 'met' : 'NOT MET'}`);
-}
-
 function warnings(rows: readonly ComparisonRow[]): string[] {
   const lines: string[] = [];
   for (const row of rows) {
     for (const implementation of ['floor', 'warren'] as const) {
       const figures = row[implementation];
-      if (figures.generatorCpuPercent >= BUSY_GENERATOR_CPU_PERCENT) {
-        lines.push(
-          `warning: the generator used ${figures.generatorCpuPercent.toFixed(0)}% of a core (${implementation}, ` +
-            `${row.operation} at ${row.concurrency}); that figure may be limited by the load generator.`,
-        );
-      }
+      lines.push(
+        ...busyGeneratorWarning(
+          figures.generatorCpuPercent,
+          BUSY_GENERATOR_CPU_PERCENT,
+          `(${implementation}, ${row.operation} at ${row.concurrency})`,
+        ),
+      );
       if (figures.errors > 0) {
         lines.push(
           `warning: ${figures.errors} failed requests (${implementation}, ${row.operation} at ${row.concurrency}): ` +

@@ -4,10 +4,13 @@
  * After a warm-up, memory should stay flat: growth means something is kept
  * per request.
  */
+import type { Progress } from '../core/program';
+import { formatTable, formatTargets, type TargetResult } from '../core/report';
+import { median } from '../core/statistics';
 import type { FullPathConfig } from './config';
 import type { BenchEnvironment } from './environment';
 import { CpuAccount, MemoryRecorder, Measurer, type MemorySample } from './measure';
-import { formatTable, formatTargets, machineDescription, type TargetResult } from './report';
+import { machineDescription } from './report';
 
 const SAMPLE_INTERVAL_MS = 5000;
 const TIMELINE_SECONDS = 30;
@@ -39,7 +42,7 @@ export interface SoakReport {
 export async function runSoak(
   config: FullPathConfig,
   environment: BenchEnvironment,
-  progress: (line: string) => void,
+  progress: Progress,
 ): Promise<SoakReport> {
   const measurer = new Measurer(environment);
   let capacity: number | undefined;
@@ -115,9 +118,9 @@ export async function runSoak(
   };
 }
 
+/** A sample is NaN when its process or scrape did not answer: it says nothing of the memory. */
 function medianOf(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  return median(values.filter(Number.isFinite));
 }
 
 function minOf(values: number[]): number {

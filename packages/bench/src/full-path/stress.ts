@@ -6,11 +6,13 @@
  * Retry-After, MAX_IN_FLIGHT_RPC) keeps serving about its capacity at a
  * bounded latency, in bounded memory.
  */
+import type { Progress } from '../core/program';
+import { formatTable, formatTargets, type TargetResult } from '../core/report';
 import type { FullPathConfig } from './config';
 import type { BenchEnvironment } from './environment';
 import type { OpenLoopBucket, OpenLoopResult } from './load';
 import { CpuAccount, MemoryRecorder, Measurer, metricSum, sampleMemory, scrape, type MemorySample } from './measure';
-import { formatTable, formatTargets, machineDescription, type TargetResult } from './report';
+import { machineDescription } from './report';
 
 const OVERLOAD_FACTOR = 3;
 const MAX_ACCEPTED_P99_RATIO = 3;
@@ -44,14 +46,14 @@ export interface StressReport {
   recovery: { p50Ms: number; p99Ms: number; errors: number };
   memory: { baseline: MemorySample; samples: MemorySample[]; peakRssBytes: number; holdRiseRssPercent: number };
   cpuPercent: { generator: number; gateway: number; users: number; machine: number };
-  gatewayMetrics: { shedTotal: number; inFlightAfter: number; rpcClientInFlightAfter: number };
+  gatewayMetrics: { shedTotal: number; rpcClientInFlightAfter: number };
   targets: TargetResult[];
 }
 
 export async function runStress(
   config: FullPathConfig,
   environment: BenchEnvironment,
-  progress: (line: string) => void,
+  progress: Progress,
 ): Promise<StressReport> {
   const measurer = new Measurer(environment);
   progress(`unloaded latency: POST /v1/users at concurrency 1 for ${MEASURE_SECONDS} s`);
@@ -74,7 +76,7 @@ export async function runStress(
   const peakRate = Math.round(capacity * OVERLOAD_FACTOR);
 
   const baseline = await sampleMemory(environment, 0);
-  const shedBefore = metricSum((await scrape(environment.gatewayUrl, 5000)) ?? '', 'gateway_rpc_shed_total');
+  const shedBefore = metricSum((await scrape(environment.gatewayUrl, 5000)) ?? '', 'rpc_client_shed_total');
   progress(
     `stress: ${Math.round(capacity)} -> ${peakRate} requests/s over ${rampSeconds} s, then ${peakRate} for ${holdSeconds} s`,
   );
@@ -162,8 +164,7 @@ export async function runStress(
       machine: account.machineBusyPercent(),
     },
     gatewayMetrics: {
-      shedTotal: metricSum(metrics, 'gateway_rpc_shed_total') - (Number.isFinite(shedBefore) ? shedBefore : 0),
-      inFlightAfter: metricSum(metrics, 'gateway_rpc_in_flight'),
+      shedTotal: metricSum(metrics, 'rpc_client_shed_total') - (Number.isFinite(shedBefore) ? shedBefore : 0),
       rpcClientInFlightAfter: metricSum(metrics, 'rpc_client_in_flight'),
     },
     targets,
@@ -215,9 +216,8 @@ export function formatStress(report: StressReport, tracingNote: string): string 
       `${hold.sentP50Ms.toFixed(2)} ms, p99 ${hold.sentP99Ms.toFixed(2)} ms.`,
     'The per-stretch table counts requests by when they were due; accepted/s there is not a completion rate.',
     `After: concurrency 1 p50 ${report.recovery.p50Ms.toFixed(2)} ms, p99 ${report.recovery.p99Ms.toFixed(2)} ms, ` +
-      `${report.recovery.errors} failed; gateway_rpc_shed_total +${report.gatewayMetrics.shedTotal}, ` +
-      `gateway_rpc_in_flight ${report.gatewayMetrics.inFlightAfter}, rpc_client_in_flight ` +
-      `${report.gatewayMetrics.rpcClientInFlightAfter}.`,
+      `${report.recovery.errors} failed; the gateway's rpc_client_shed_total +${report.gatewayMetrics.shedTotal}, ` +
+      `rpc_client_in_flight ${report.gatewayMetrics.rpcClientInFlightAfter}.`,
     `Gateway RSS: ${(report.memory.baseline.gatewayRssBytes / MB).toFixed(0)} MB before, peak ` +
       `${(report.memory.peakRssBytes / MB).toFixed(0)} MB. CPU during the ramp and hold, % of one core: generator ` +
       `${report.cpuPercent.generator.toFixed(0)}, gateway ${report.cpuPercent.gateway.toFixed(0)}, users ` +

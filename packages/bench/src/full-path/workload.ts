@@ -3,15 +3,13 @@
  * GET /v1/users/:id of one that exists. Request bytes are built here, and
  * every response is checked, so a wrong answer never counts as a request served.
  */
+import type { Implementation } from '../core/schedule';
 import type { HttpResponse } from './http-client';
 
-export type Implementation = 'floor' | 'warren';
 /** `mix` alternates creates and reads of users created earlier. */
 export type Operation = 'create' | 'get' | 'mix';
 /** What a response was: served, refused by load shedding (503 with Retry-After), or anything else. */
 export type Outcome = 'ok' | 'shed' | 'error';
-
-export const IMPLEMENTATIONS: readonly Implementation[] = ['floor', 'warren'];
 
 /** Domain of every e-mail the benchmark creates; each run adds its own id before it, so its rows can be deleted. */
 export const EMAIL_DOMAIN = 'bench.warren.invalid';

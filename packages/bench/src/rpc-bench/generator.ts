@@ -6,154 +6,116 @@
 import { availableParallelism } from 'node:os';
 import { connect, type ChannelModel } from 'amqplib';
 import { RpcClient } from '@warren/rpc';
-import type { BenchConfig, BenchQueues } from './config';
+import { rpcServerQueueArguments } from '../core/bare-amqp';
+import { CleanupStack } from '../core/cleanup';
+import { progressTo } from '../core/program';
+import { RoleProcess } from '../core/roles';
+import { alternatingSchedule, runAlternatingSlices, slicing, type Implementation, type Step } from '../core/schedule';
+import { latencyPercentiles } from '../core/statistics';
+import { withTimeout } from '../core/timeout';
+import { SERVER_ROLE, type RpcBenchConfig } from './config';
 import {
   ECHO_PAYLOAD,
   SERVER_PREFETCH,
   assertEcho,
   declaredQueues,
   echoRoute,
-  rpcServerQueueArguments,
   uniqueQueues,
+  type EchoQueues,
 } from './echo';
-import { FloorClient } from './floor';
-import { withTimeout } from './ipc';
+import { FloorEchoClient } from './floor';
 import {
   SlicedWindow,
   cpuMicrosPerCall,
   cpuPercent,
   cpuUsageBetween,
-  runClosedLoop,
-  summarize,
+  runEchoLoop,
   type EchoCall,
   type WindowResult,
 } from './measure';
-import {
-  evaluateTargets,
-  formatReport,
-  jsonReport,
-  rowsFrom,
-  type Implementation,
-  type Measurement,
-  type RunContext,
-} from './report';
-import { ServerProcess } from './server-process';
+import { evaluateTargets, formatReport, jsonReport, rowsFrom, type Measurement, type RunContext } from './report';
+import type { EchoServerSettings } from './server-role';
 
-type GeneratorConfig = Extract<BenchConfig, { role: 'generator' }>;
-
-interface EchoClient {
-  implementation: Implementation;
-  echo: EchoCall;
-}
-
-type Cleanup = () => Promise<unknown>;
-/** Registers what to undo at the end of the run; cleanups run last registered first. */
-type Defer = (cleanup: Cleanup) => void;
-
-type Clients = Record<Implementation, EchoClient>;
-
-/** One concurrency in one round: both implementations, `order[0]` warming up and starting first. */
-interface Step {
-  round: number;
-  concurrency: number;
-  order: readonly Implementation[];
-}
+type Clients = Record<Implementation, EchoCall>;
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const SERVER_READY_TIMEOUT_MS = 20_000;
+const CPU_SAMPLE_TIMEOUT_MS = 5_000;
 // Beyond its planned length, the longest a phase may take before the run is declared stuck.
 const PHASE_GRACE_MS = 15_000;
-// Short enough that a burst of load from a neighbour on the machine lands on
-// both implementations, long enough that draining the workers between slices
-// (one round trip) is noise.
-const SLICE_SECONDS = 1;
+// One slice is enough: at a concurrency, both implementations meet the same broker in turn.
+const MIN_SLICES = 1;
+
+const progress = progressTo('rpc-bench');
 
 /** Runs the whole benchmark; throws on any real failure after cleaning up. */
-export async function runGenerator(config: GeneratorConfig, scriptPath: string): Promise<void> {
+export async function runGenerator(config: RpcBenchConfig, scriptPath: string): Promise<void> {
   const queues = uniqueQueues();
-  const cleanups: Cleanup[] = [];
-  const defer: Defer = (cleanup) => cleanups.push(cleanup);
+  const cleanups = new CleanupStack(progress);
   const interrupted = rejectOnSignal();
   try {
     const admin = await openAdminConnection(config);
-    defer(() => deleteQueuesAndClose(admin, queues));
-    const server = await ServerProcess.start(scriptPath, queues);
-    defer(() => server.stop());
+    cleanups.defer(() => deleteQueuesAndClose(admin, queues));
+    const server = await RoleProcess.start(
+      scriptPath,
+      SERVER_ROLE,
+      { amqpUrl: config.amqpUrl, queues } satisfies EchoServerSettings,
+      SERVER_READY_TIMEOUT_MS,
+    );
+    cleanups.defer(() => server.process.stop());
     await assertFloorQueueMatchesRpcServer(admin, queues);
 
     const clients: Clients = {
-      floor: await openFloorClient(config.amqpUrl, queues, defer),
-      warren: await openWarrenClient(config.amqpUrl, queues, defer),
+      floor: await openFloorClient(config.amqpUrl, queues, cleanups),
+      warren: await openWarrenClient(config.amqpUrl, queues, cleanups),
     };
     const measurements: Measurement[] = [];
-    for (const step of schedule(config)) {
-      measurements.push(...(await measureStep(step, clients, server, config, interrupted.promise)));
+    const steps = alternatingSchedule(
+      config.rounds,
+      config.concurrencies,
+      (concurrency) => `concurrency ${concurrency}`,
+    );
+    for (const step of steps) {
+      measurements.push(...(await measureStep(step, clients, server.process, config, interrupted.promise)));
     }
     printReport(config, brokerVersion(admin), measurements);
   } finally {
     interrupted.dispose();
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: Error) => progress(`cleanup: ${error.message}`));
-    }
+    await cleanups.runAll();
   }
 }
 
-/**
- * Every (round, concurrency) in the order measured. Which implementation goes
- * first alternates from one concurrency and round to the next, so neither
- * always meets a broker the other has just warmed.
- */
-function schedule(config: GeneratorConfig): Step[] {
-  const steps: Step[] = [];
-  for (let round = 1; round <= config.rounds; round++) {
-    config.concurrencies.forEach((concurrency, index) => {
-      const order: Implementation[] = (round + index) % 2 === 1 ? ['floor', 'warren'] : ['warren', 'floor'];
-      steps.push({ round, concurrency, order });
-    });
-  }
-  return steps;
-}
-
-/**
- * Measures both implementations at one concurrency. After each warms up,
- * their windows are cut into slices that alternate (ABBA...), so whatever
- * else the machine or the broker is doing meanwhile falls on both alike.
- */
+/** Measures both implementations at one concurrency, in alternating slices after a warm-up each. */
 async function measureStep(
-  step: Step,
+  step: Step<number>,
   clients: Clients,
-  server: ServerProcess,
-  config: GeneratorConfig,
+  server: RoleProcess,
+  config: RpcBenchConfig,
   interrupted: Promise<never>,
 ): Promise<Measurement[]> {
-  progress(
-    `round ${step.round}/${config.rounds}: concurrency ${step.concurrency}, ${step.order.join(' first, then ')}`,
-  );
+  const concurrency = step.cell;
+  progress(step.description);
   // A lost reply, a dead server or Ctrl-C must end the run, not hang it.
   const guarded = <T>(phase: Promise<T>, seconds: number) =>
     withTimeout(
       Promise.race([phase, server.failed, interrupted]),
       seconds * 1000 + PHASE_GRACE_MS,
-      `calls at concurrency ${step.concurrency} did not finish in time`,
+      `calls at concurrency ${concurrency} did not finish in time`,
     );
-
-  for (const implementation of step.order) {
-    await guarded(
-      runClosedLoop(clients[implementation].echo, step.concurrency, config.warmupSeconds),
-      config.warmupSeconds,
-    );
-  }
   const windows: Record<Implementation, SlicedWindow> = { floor: new SlicedWindow(), warren: new SlicedWindow() };
-  const { slices, sliceSeconds } = slicing(config.seconds);
-  for (let slice = 0; slice < slices; slice++) {
-    // ABBA: each implementation opens half the slices.
-    const order = slice % 2 === 0 ? step.order : [...step.order].reverse();
-    for (const implementation of order) {
+  const { slices, sliceSeconds } = slicing(config.seconds, MIN_SLICES);
+  await runAlternatingSlices(
+    step.order,
+    slices,
+    (implementation) =>
+      guarded(runEchoLoop(clients[implementation], concurrency, config.warmupSeconds), config.warmupSeconds),
+    (implementation) => {
       const window = windows[implementation];
-      const echo = clients[implementation].echo;
-      const run = () => guarded(runClosedLoop(echo, step.concurrency, sliceSeconds, window.latenciesMs), sliceSeconds);
-      await measureSlice(run, window, server);
-    }
-  }
+      const run = () =>
+        guarded(runEchoLoop(clients[implementation], concurrency, sliceSeconds, window.latenciesMs), sliceSeconds);
+      return measureSlice(run, window, server);
+    },
+  );
   return step.order.map((implementation) => toMeasurement(step, implementation, windows[implementation]));
 }
 
@@ -161,29 +123,25 @@ async function measureStep(
 async function measureSlice(
   run: () => Promise<WindowResult>,
   window: SlicedWindow,
-  server: ServerProcess,
+  server: RoleProcess,
 ): Promise<void> {
-  const serverBefore = await server.cpuUsage();
+  const serverCpu = () => server.call<NodeJS.CpuUsage>('cpuUsage', null, CPU_SAMPLE_TIMEOUT_MS);
+  const serverBefore = await serverCpu();
   const generatorBefore = process.cpuUsage();
   const result = await run();
   const generatorCpu = process.cpuUsage(generatorBefore);
-  window.add(result, generatorCpu, cpuUsageBetween(serverBefore, await server.cpuUsage()));
+  window.add(result, generatorCpu, cpuUsageBetween(serverBefore, await serverCpu()));
 }
 
-/** Cuts a window into whole slices of about SLICE_SECONDS. */
-function slicing(seconds: number): { slices: number; sliceSeconds: number } {
-  const slices = Math.max(1, Math.round(seconds / SLICE_SECONDS));
-  return { slices, sliceSeconds: seconds / slices };
-}
-
-function toMeasurement(step: Step, implementation: Implementation, window: SlicedWindow): Measurement {
+function toMeasurement(step: Step<number>, implementation: Implementation, window: SlicedWindow): Measurement {
   return {
     round: step.round,
-    concurrency: step.concurrency,
+    concurrency: step.cell,
     implementation,
     calls: window.calls,
     elapsedSeconds: window.elapsedSeconds,
-    ...summarize(window),
+    callsPerSecond: window.calls / window.elapsedSeconds,
+    ...latencyPercentiles(window.latenciesMs),
     generatorCpuPercent: cpuPercent(window.generatorCpu, window.elapsedSeconds),
     serverCpuPercent: cpuPercent(window.serverCpu, window.elapsedSeconds),
     generatorCpuMicrosPerCall: cpuMicrosPerCall(window.generatorCpu, window.calls),
@@ -191,7 +149,7 @@ function toMeasurement(step: Step, implementation: Implementation, window: Slice
   };
 }
 
-async function openAdminConnection(config: GeneratorConfig): Promise<ChannelModel> {
+async function openAdminConnection(config: RpcBenchConfig): Promise<ChannelModel> {
   let connection: ChannelModel;
   try {
     connection = await connect(config.amqpUrl, { timeout: CONNECT_TIMEOUT_MS });
@@ -212,7 +170,7 @@ function brokerVersion(connection: ChannelModel): string {
  * refuses (406 PRECONDITION_FAILED) if any of them differs, so this proves
  * the floor pays for the same kind of queue as RpcServer's.
  */
-async function assertFloorQueueMatchesRpcServer(admin: ChannelModel, queues: BenchQueues): Promise<void> {
+async function assertFloorQueueMatchesRpcServer(admin: ChannelModel, queues: EchoQueues): Promise<void> {
   const channel = await admin.createChannel();
   channel.on('error', () => undefined);
   try {
@@ -223,33 +181,33 @@ async function assertFloorQueueMatchesRpcServer(admin: ChannelModel, queues: Ben
   await channel.close();
 }
 
-async function deleteQueuesAndClose(admin: ChannelModel, queues: BenchQueues): Promise<void> {
+async function deleteQueuesAndClose(admin: ChannelModel, queues: EchoQueues): Promise<void> {
   const channel = await admin.createChannel();
   for (const queue of declaredQueues(queues)) await channel.deleteQueue(queue);
   await admin.close();
 }
 
-async function openFloorClient(amqpUrl: string, queues: BenchQueues, defer: Defer): Promise<EchoClient> {
+async function openFloorClient(amqpUrl: string, queues: EchoQueues, cleanups: CleanupStack): Promise<EchoCall> {
   const floor = await withTimeout(
-    FloorClient.open(amqpUrl, queues.floor),
+    FloorEchoClient.open(amqpUrl, queues.floor),
     CONNECT_TIMEOUT_MS,
     'floor client did not connect',
   );
-  defer(() => floor.close());
-  return { implementation: 'floor', echo: async () => assertEcho(await floor.call(ECHO_PAYLOAD)) };
+  cleanups.defer(() => floor.close());
+  return async () => assertEcho(await floor.call(ECHO_PAYLOAD));
 }
 
-async function openWarrenClient(amqpUrl: string, queues: BenchQueues, defer: Defer): Promise<EchoClient> {
+async function openWarrenClient(amqpUrl: string, queues: EchoQueues, cleanups: CleanupStack): Promise<EchoCall> {
   // Default options, as shipped: confirm channel, persistent and mandatory publishes, 5 s deadline.
   const client = new RpcClient({ url: amqpUrl, connectionName: 'warren-bench-client' });
   // Deferred before start(): a client that never connects keeps retrying until closed.
-  defer(() => client.close());
+  cleanups.defer(() => client.close());
   await withTimeout(client.start(), CONNECT_TIMEOUT_MS, 'warren client did not connect');
   const route = echoRoute(queues.warren);
-  return { implementation: 'warren', echo: async () => assertEcho(await client.call(route, ECHO_PAYLOAD)) };
+  return async () => assertEcho(await client.call(route, ECHO_PAYLOAD));
 }
 
-function printReport(config: GeneratorConfig, brokerVersionText: string, measurements: readonly Measurement[]): void {
+function printReport(config: RpcBenchConfig, brokerVersionText: string, measurements: readonly Measurement[]): void {
   const context: RunContext = {
     brokerAddress: config.brokerAddress,
     brokerVersion: brokerVersionText,
@@ -257,7 +215,7 @@ function printReport(config: GeneratorConfig, brokerVersionText: string, measure
     seconds: config.seconds,
     warmupSeconds: config.warmupSeconds,
     rounds: config.rounds,
-    sliceSeconds: slicing(config.seconds).sliceSeconds,
+    sliceSeconds: slicing(config.seconds, MIN_SLICES).sliceSeconds,
     serverPrefetch: SERVER_PREFETCH,
   };
   const rows = rowsFrom(measurements, config.concurrencies);
@@ -282,9 +240,4 @@ function rejectOnSignal(): { promise: Promise<never>; dispose(): void } {
       process.off('SIGTERM', onSignal);
     },
   };
-}
-
-/** Progress goes to stderr so stdout holds only the report (and the JSON line). */
-function progress(line: string): void {
-  process.stderr.write(`[rpc-bench] ${line}\n`);
 }

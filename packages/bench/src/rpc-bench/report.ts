@@ -1,6 +1,7 @@
-import { median } from './measure';
-
-export type Implementation = 'floor' | 'warren';
+/** The rpc benchmark's rows, targets and printed report. */
+import { busyGeneratorWarning, formatTable, formatTargets, jsonLine, roundsNote } from '../core/report';
+import type { Implementation } from '../core/schedule';
+import { medianOfEach } from '../core/statistics';
 
 /** The figures of one implementation at one concurrency: one measurement, or the median of several. */
 export interface CellFigures {
@@ -18,6 +19,16 @@ export interface CellFigures {
   serverCpuMicrosPerCall: number;
 }
 
+const CELL_FIGURES: readonly (keyof CellFigures)[] = [
+  'callsPerSecond',
+  'p50Ms',
+  'p99Ms',
+  'generatorCpuPercent',
+  'serverCpuPercent',
+  'generatorCpuMicrosPerCall',
+  'serverCpuMicrosPerCall',
+];
+
 export interface Measurement extends CellFigures {
   implementation: Implementation;
   concurrency: number;
@@ -34,7 +45,8 @@ export interface ConcurrencyRow {
   throughputRatioPercent: number;
 }
 
-export interface TargetResult {
+/** A target as the JSON line has always carried it: the value as a number, with its unit. */
+export interface EchoTargetResult {
   description: string;
   value: number;
   unit: '%' | 'ms';
@@ -63,31 +75,19 @@ const BUSY_GENERATOR_CPU_PERCENT = 90;
 /** One row per concurrency, each figure the median over the rounds. */
 export function rowsFrom(measurements: readonly Measurement[], concurrencies: readonly number[]): ConcurrencyRow[] {
   return concurrencies.map((concurrency) => {
-    const floor = medianFigures(
-      measurements.filter((m) => m.concurrency === concurrency && m.implementation === 'floor'),
-    );
-    const warren = medianFigures(
-      measurements.filter((m) => m.concurrency === concurrency && m.implementation === 'warren'),
-    );
+    const of = (implementation: Implementation) =>
+      medianOfEach(
+        measurements.filter((m) => m.concurrency === concurrency && m.implementation === implementation),
+        CELL_FIGURES,
+      );
+    const floor = of('floor');
+    const warren = of('warren');
     return { concurrency, floor, warren, throughputRatioPercent: (warren.callsPerSecond / floor.callsPerSecond) * 100 };
   });
 }
 
-function medianFigures(measurements: readonly Measurement[]): CellFigures {
-  const of = (pick: (m: Measurement) => number) => median(measurements.map(pick));
-  return {
-    callsPerSecond: of((m) => m.callsPerSecond),
-    p50Ms: of((m) => m.p50Ms),
-    p99Ms: of((m) => m.p99Ms),
-    generatorCpuPercent: of((m) => m.generatorCpuPercent),
-    serverCpuPercent: of((m) => m.serverCpuPercent),
-    generatorCpuMicrosPerCall: of((m) => m.generatorCpuMicrosPerCall),
-    serverCpuMicrosPerCall: of((m) => m.serverCpuMicrosPerCall),
-  };
-}
-
-export function evaluateTargets(rows: readonly ConcurrencyRow[]): TargetResult[] {
-  const targets: TargetResult[] = [];
+export function evaluateTargets(rows: readonly ConcurrencyRow[]): EchoTargetResult[] {
+  const targets: EchoTargetResult[] = [];
   for (const concurrency of THROUGHPUT_TARGET_CONCURRENCIES) {
     const row = rows.find((r) => r.concurrency === concurrency);
     if (!row) continue;
@@ -113,28 +113,37 @@ export function evaluateTargets(rows: readonly ConcurrencyRow[]): TargetResult[]
 export function formatReport(
   context: RunContext,
   rows: readonly ConcurrencyRow[],
-  targets: readonly TargetResult[],
+  targets: readonly EchoTargetResult[],
 ): string {
-  const roundsNote = context.rounds === 1 ? '1 round' : `median of ${context.rounds} rounds`;
   const lines = [
     `RPC echo round trips: ${context.seconds} s window per implementation after ${context.warmupSeconds} s warm-up, ` +
-      `floor and warren alternating in ${context.sliceSeconds} s slices; ${roundsNote}`,
+      `floor and warren alternating in ${context.sliceSeconds} s slices; ${roundsNote(context.rounds)}`,
     `RabbitMQ ${context.brokerVersion} at ${context.brokerAddress}, quorum queues, server prefetch ${context.serverPrefetch}; ` +
       `Node ${process.version}; ${context.cpus} CPUs shared by broker, generator and server`,
     '',
-    ...formatTable(rows),
+    ...formatRows(rows),
     '',
     'Pairs are floor / warren. CPU % is CPU time over the window in percent of one core; CPU µs/call adds',
     'the generator and server processes (not the broker) and moves far less than calls/s on a busy machine.',
-    ...busyGeneratorWarnings(rows),
+    ...rows.flatMap((row) =>
+      (['floor', 'warren'] as const).flatMap((implementation) =>
+        busyGeneratorWarning(
+          row[implementation].generatorCpuPercent,
+          BUSY_GENERATOR_CPU_PERCENT,
+          `for ${implementation} at concurrency ${row.concurrency}`,
+        ),
+      ),
+    ),
     '',
     'Targets',
-    ...targets.map((t) => `  ${t.description}: ${formatTargetValue(t)} -> ${t.met ? 'met' : 'NOT MET'}`),
+    ...formatTargets(
+      targets.map((t) => ({ ...t, value: t.unit === '%' ? `${t.value.toFixed(1)}%` : `${t.value.toFixed(3)} ms` })),
+    ),
   ];
   return lines.join('\n');
 }
 
-function formatTable(rows: readonly ConcurrencyRow[]): string[] {
+function formatRows(rows: readonly ConcurrencyRow[]): string[] {
   const header = [
     'concurrency',
     'floor calls/s',
@@ -146,6 +155,7 @@ function formatTable(rows: readonly ConcurrencyRow[]): string[] {
     'server CPU %',
     'gen+server CPU µs/call',
   ];
+  const cpuPerCall = (figures: CellFigures) => figures.generatorCpuMicrosPerCall + figures.serverCpuMicrosPerCall;
   const body = rows.map((row) => [
     String(row.concurrency),
     row.floor.callsPerSecond.toFixed(0),
@@ -157,36 +167,7 @@ function formatTable(rows: readonly ConcurrencyRow[]): string[] {
     `${row.floor.serverCpuPercent.toFixed(0)} / ${row.warren.serverCpuPercent.toFixed(0)}`,
     `${cpuPerCall(row.floor).toFixed(0)} / ${cpuPerCall(row.warren).toFixed(0)}`,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
-  );
-  const render = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
-  return [render(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...body.map(render)];
-}
-
-function cpuPerCall(figures: CellFigures): number {
-  return figures.generatorCpuMicrosPerCall + figures.serverCpuMicrosPerCall;
-}
-
-function busyGeneratorWarnings(rows: readonly ConcurrencyRow[]): string[] {
-  const warnings: string[] = [];
-  for (const row of rows) {
-    for (const implementation of ['floor', 'warren'] as const) {
-      const cpu = row[implementation].generatorCpuPercent;
-      if (cpu >= BUSY_GENERATOR_CPU_PERCENT) {
-        warnings.push(
-          `warning: the generator used ${cpu.toFixed(0)}% of a core for ${implementation} at concurrency ` +
-            `${row.concurrency}; that figure may be limited by the load generator.`,
-        );
-      }
-    }
-  }
-  return warnings;
-}
-
-function formatTargetValue(target: TargetResult): string {
-  return target.unit === '%' ? `${target.value.toFixed(1)}%` : `${target.value.toFixed(3)} ms`;
+  return formatTable(header, body);
 }
 
 /** Every figure, for machines: settings, the per-concurrency medians, each raw measurement and the targets. */
@@ -194,13 +175,7 @@ export function jsonReport(
   context: RunContext,
   rows: readonly ConcurrencyRow[],
   measurements: readonly Measurement[],
-  targets: readonly TargetResult[],
+  targets: readonly EchoTargetResult[],
 ): string {
-  return JSON.stringify({
-    benchmark: 'rpc-echo',
-    settings: { ...context, node: process.version },
-    rows,
-    measurements,
-    targets,
-  });
+  return jsonLine('rpc-echo', { settings: { ...context, node: process.version }, rows, measurements, targets });
 }

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -44,6 +44,27 @@ describe('trace context across the broker', () => {
         'messaging.operation.type': 'send',
       });
       expect(serverSpan.attributes).toMatchObject({ 'messaging.operation.type': 'process' });
+    } finally {
+      await pair.stop();
+    }
+  });
+
+  it("makes the client span a child of the parent's trace context, whatever context is active", async () => {
+    const pair = await startEchoPair();
+    try {
+      const parentSpan = trace.getTracer('test').startSpan('parent');
+      const traceContext = trace.setSpan(context.active(), parentSpan);
+      // Called from the root context: only the parent option says where the call belongs.
+      await context.with(ROOT_CONTEXT, () =>
+        pair.client.call(pair.route, { text: 'parented' }, { parent: { traceContext } }),
+      );
+      parentSpan.end();
+      const clientSpan = exporter
+        .getFinishedSpans()
+        .find(
+          (span) => span.kind === SpanKind.CLIENT && span.spanContext().traceId === parentSpan.spanContext().traceId,
+        );
+      expect(clientSpan?.parentSpanContext?.spanId).toBe(parentSpan.spanContext().spanId);
     } finally {
       await pair.stop();
     }

@@ -2,6 +2,7 @@ import {
   RpcAbortedError,
   RpcError,
   RpcNoRouteError,
+  RpcOverloadedError,
   RpcRemoteError,
   RpcTimeoutError,
   RpcUnavailableError,
@@ -52,6 +53,13 @@ describe('mapError', () => {
     for (const error of [new RpcNoRouteError('users.get'), new RpcUnavailableError('down'), remote('unavailable')]) {
       expect(mapError(error, context).headers).toEqual({ 'Retry-After': '1' });
     }
+  });
+
+  it('tells a request shed by the RPC client (maxInFlight) that the gateway is overloaded, to retry after a second', () => {
+    const mapped = mapError(new RpcOverloadedError('users.get', 512), context);
+    expect(mapped).toMatchObject({ status: 503, headers: { 'Retry-After': '1' }, unexpected: false });
+    expect(mapped.problem).toMatchObject({ type: 'urn:warren:problem:overloaded', title: 'Service Unavailable' });
+    expect(mapped.problem.detail).not.toContain('512');
   });
 
   it("passes a worker's field errors on as `errors`, dropping malformed entries", () => {

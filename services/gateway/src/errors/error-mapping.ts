@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { RpcError, RpcRemoteError } from '@warren/rpc';
+import { RpcError, RpcOverloadedError, RpcRemoteError } from '@warren/rpc';
 import type { ErrorRequestHandler } from 'express';
 import { HttpError } from './http-errors';
 import { fieldErrorsFromDetails, PROBLEM_CONTENT_TYPE, problemType, type FieldError, type Problem } from './problem';
@@ -106,6 +106,14 @@ function fromRpcError(error: RpcError): Shape {
       return { status: 504, slug: 'upstream-timeout', detail: 'the service did not answer in time; retry later' };
     case 'no_route':
     case 'unavailable':
+      if (error instanceof RpcOverloadedError) {
+        return {
+          status: 503,
+          slug: 'overloaded',
+          detail: 'the service is handling too many requests; retry later',
+          headers: retryLater,
+        };
+      }
       return {
         status: 503,
         slug: 'service-unavailable',

@@ -98,15 +98,6 @@ export class IdempotencyUnavailableError extends HttpError {
   }
 }
 
-/** MAX_IN_FLIGHT_RPC calls are already in flight: the request is shed at once rather than queued (503). */
-export class GatewayOverloadedError extends HttpError {
-  constructor() {
-    super(503, 'overloaded', 'Service Unavailable', 'the service is handling too many requests; retry later', {
-      headers: { 'Retry-After': '1' },
-    });
-  }
-}
-
 /** The client sent too many requests in the window (429). */
 export class TooManyRequestsError extends HttpError {
   constructor(retryAfterSeconds: number) {

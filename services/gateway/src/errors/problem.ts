@@ -4,25 +4,29 @@ import { z } from 'zod';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** One bad input field: where it is and what is wrong with it. */
-export const fieldErrorSchema = z.strictObject({
-  path: z.string().describe('The field, dotted for nested fields (items.0.quantity); "body" for the body itself.'),
-  message: z.string(),
-});
+export const fieldErrorSchema = z
+  .strictObject({
+    path: z.string().describe('The field, dotted for nested fields (items.0.quantity); "body" for the body itself.'),
+    message: z.string(),
+  })
+  .meta({ id: 'FieldError' });
 export type FieldError = z.infer<typeof fieldErrorSchema>;
 
 /**
  * An RFC 9457 problem details object. `requestId` and `errors` are extension members:
  * the id to quote when reporting the error, and the fields that were rejected.
  */
-export const problemSchema = z.strictObject({
-  type: z.string().describe('A URI naming the kind of problem.'),
-  title: z.string(),
-  status: z.number().int().min(400).max(599),
-  detail: z.string(),
-  instance: z.string().optional(),
-  requestId: z.string().optional(),
-  errors: z.array(fieldErrorSchema).optional(),
-});
+export const problemSchema = z
+  .strictObject({
+    type: z.string().describe('A URI naming the kind of problem.'),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(fieldErrorSchema).optional(),
+  })
+  .meta({ id: 'Problem' });
 export type Problem = z.infer<typeof problemSchema>;
 
 /** The URI of a problem type; stable, so clients can switch on it. */

@@ -1,15 +1,9 @@
-import { cursorSchema, idSchema, limitSchema } from '@warren/contracts';
 import { bindToActiveContext } from '@warren/service-kit';
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import express from 'express';
 import { z } from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../errors/http-errors';
 import { issuesToFieldErrors, type FieldError, type InputLocation } from '../errors/problem';
-
-/** Path parameters of the routes on one entity: `{ id }`, a UUID. */
-export const idParamsSchema = z.strictObject({ id: idSchema });
-/** Query of the list routes: a page size and an optional cursor. */
-export const pageQuerySchema = z.strictObject({ limit: limitSchema, cursor: cursorSchema.optional() });
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
@@ -36,10 +30,11 @@ export function parseInput<Schema extends z.ZodType>(
   throw new ValidationError(`the request ${location} is invalid`, result.errors);
 }
 
-function pickPageQuery(query: Record<string, unknown>): Record<string, unknown> {
+/** The query parameters a schema names, and no others: an unknown query parameter is ignored, not refused. */
+function pickNamed(schema: z.ZodType, query: Record<string, unknown>): Record<string, unknown> {
+  const names = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
   const picked: Record<string, unknown> = {};
-  if (query.limit !== undefined) picked.limit = query.limit;
-  if (query.cursor !== undefined) picked.cursor = query.cursor;
+  for (const name of names) if (query[name] !== undefined) picked[name] = query[name];
   return picked;
 }
 
@@ -68,11 +63,11 @@ export function jsonBody(limit: string): RequestHandler[] {
   return [requireJson, parseJsonInContext];
 }
 
-/** Validated input kept by `validate` for the handler. */
+/** Validated input kept by `validate` in `res.locals.input` for the handler. */
 export interface ValidatedInput {
-  body?: unknown;
-  params?: unknown;
-  query?: unknown;
+  body: unknown;
+  params: unknown;
+  query: unknown;
 }
 
 /**
@@ -82,11 +77,11 @@ export interface ValidatedInput {
 export function validate(schemas: {
   body?: z.ZodType;
   params?: z.ZodType;
-  /** Only the page parameters (limit, cursor) are read from the query. */
+  /** Only the parameters it names are read from the query. */
   query?: z.ZodType;
 }): RequestHandler {
   return (req, res, next) => {
-    const input: ValidatedInput = {};
+    const input: ValidatedInput = { body: undefined, params: undefined, query: undefined };
     const errors: FieldError[] = [];
     const locations: InputLocation[] = [];
     const check = (schema: z.ZodType, value: unknown, location: InputLocation): unknown => {
@@ -97,7 +92,9 @@ export function validate(schemas: {
       return undefined;
     };
     if (schemas.params) input.params = check(schemas.params, req.params, 'path');
-    if (schemas.query) input.query = check(schemas.query, pickPageQuery(req.query as Record<string, unknown>), 'query');
+    if (schemas.query) {
+      input.query = check(schemas.query, pickNamed(schemas.query, req.query as Record<string, unknown>), 'query');
+    }
     if (schemas.body) input.body = check(schemas.body, req.body, 'body');
     if (errors.length > 0) {
       next(new ValidationError(`the request ${locations.join(' and ')} is invalid`, errors));
@@ -106,9 +103,4 @@ export function validate(schemas: {
     res.locals.input = input;
     next();
   };
-}
-
-/** The input `validate` parsed, typed by the caller that declared the schemas. */
-export function inputOf<Input extends ValidatedInput>(res: Response): Input {
-  return res.locals.input as Input;
 }

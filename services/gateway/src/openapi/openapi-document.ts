@@ -1,16 +1,8 @@
-import {
-  createOrderBodySchema,
-  createUserBodySchema,
-  cursorSchema,
-  idSchema,
-  limitSchema,
-  orderItemSchema,
-  updateUserBodySchema,
-} from '@warren/contracts';
 import { z } from 'zod';
-import { fieldErrorSchema, PROBLEM_CONTENT_TYPE, problemSchema } from '../errors/problem';
+import { PROBLEM_CONTENT_TYPE, problemSchema } from '../errors/problem';
 import { idempotencyKeySchema } from '../middleware/idempotency';
-import { contractRoutes, type GatewayRoutes } from '../routes/gateway-routes';
+import { openApiPath, type ApiRoute } from '../routes/api-route';
+import { API_ROUTES } from '../routes/api-routes';
 
 type JsonSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
@@ -26,8 +18,9 @@ function trims(schema: z.core.$ZodType): boolean {
 
 /**
  * Keeps the JSON Schema saying exactly what zod checks: a trimmed string must
- * contain a non-space character, an update must name at least one field (its
- * `.refine`), and an email is what zod's pattern accepts.
+ * contain a non-space character, and an email is what zod's pattern accepts.
+ * (What a refinement checks is said by the schema's own metadata, e.g. an
+ * update's `minProperties`, which zod copies into the JSON Schema.)
  */
 function override(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
   const { zodSchema, jsonSchema } = ctx;
@@ -39,7 +32,6 @@ function override(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSch
     else if (jsonSchema.pattern !== '\\S' && !allOf.some((entry) => (entry as { pattern?: string }).pattern === '\\S'))
       jsonSchema.allOf = [...allOf, { pattern: '\\S' }];
   }
-  if ((zodSchema as unknown) === updateUserBodySchema) jsonSchema.minProperties = 1;
   // zod checks emails with its pattern alone; `format: email` (RFC 5321 limits such as a
   // 64-character local part) would document a stricter rule than the one enforced.
   if (jsonSchema.format === 'email' && typeof jsonSchema.pattern === 'string') {
@@ -48,37 +40,62 @@ function override(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSch
   }
 }
 
-/** Converts registered zod schemas into named component schemas that refer to each other. */
-function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonSchema> {
-  const registry = z.registry<{ id: string }>();
-  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
-  const generated = z.toJSONSchema(registry, {
-    target: 'draft-2020-12',
-    io,
-    unrepresentable: 'throw',
-    uri: (id) => `#/components/schemas/${id}`,
-    override,
-  }).schemas as Record<string, JsonSchema>;
-  const components: Record<string, JsonSchema> = {};
-  for (const [id, schema] of Object.entries(generated)) {
-    const { $schema: _schema, $id: _id, ...rest } = schema;
-    components[id] = rest;
-  }
-  return components;
+/** A schema's component name: the `id` of its metadata in @warren/contracts (or the gateway's Problem). */
+function componentName(schema: z.ZodType): string {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (typeof id !== 'string') throw new Error('a schema the API documents has no id in its metadata');
+  return id;
 }
 
-/** Input and output components in one map; a name used by both must mean the same schema. */
-function mergeComponents(...parts: Record<string, JsonSchema>[]): Record<string, JsonSchema> {
-  const merged: Record<string, JsonSchema> = {};
-  for (const part of parts) {
-    for (const [name, schema] of Object.entries(part)) {
-      if (name in merged && JSON.stringify(merged[name]) !== JSON.stringify(schema)) {
-        throw new Error(`component ${name} differs between requests and replies`);
-      }
-      merged[name] = schema;
+const COMPONENT_REF = '#/components/schemas/';
+
+/** The component names a generated schema refers to. */
+function referencedNames(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(value)) for (const entry of value) referencedNames(entry, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, entry] of Object.entries(value)) {
+      if (key === '$ref' && typeof entry === 'string' && entry.startsWith(COMPONENT_REF)) {
+        found.add(entry.slice(COMPONENT_REF.length));
+      } else referencedNames(entry, found);
     }
   }
-  return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+  return found;
+}
+
+/**
+ * The components a document needs: the request bodies (as zod reads them: `io: input`) and the replies and
+ * problems (as zod writes them: `io: output`), and every schema with an id they refer to, from the same side. A
+ * name used on both sides must mean the same schema.
+ */
+function componentSchemas(roots: { input: z.ZodType[]; output: z.ZodType[] }): Record<string, JsonSchema> {
+  const generate = (io: 'input' | 'output') => {
+    const { schemas } = z.toJSONSchema(z.globalRegistry, {
+      target: 'draft-2020-12',
+      io,
+      unrepresentable: 'throw',
+      uri: (id) => `${COMPONENT_REF}${id}`,
+      override,
+    }) as { schemas: Record<string, JsonSchema> };
+    return schemas;
+  };
+  const components: Record<string, JsonSchema> = {};
+  for (const io of ['input', 'output'] as const) {
+    const generated = generate(io);
+    const pending = roots[io].map(componentName);
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const { $schema: _schema, $id: _id, id: _metaId, ...schema } = generated[name]!;
+      if (name in components && JSON.stringify(components[name]) !== JSON.stringify(schema)) {
+        throw new Error(`component ${name} differs between requests and replies`);
+      }
+      components[name] = schema;
+      pending.push(...referencedNames(schema));
+    }
+  }
+  return Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** One schema, inline (parameters). */
@@ -266,160 +283,88 @@ function addLinks(paths: PathItems, components: Record<string, JsonSchema>): voi
   }
 }
 
-/**
- * The OpenAPI 3.1 document of the public API, generated from the shared zod
- * contracts (z.toJSONSchema), never written by hand: what the gateway validates
- * is what the document says.
- */
-export function buildOpenApiDocument(routes: GatewayRoutes = contractRoutes): Record<string, unknown> {
-  const inputComponents = componentSchemas(
-    {
-      CreateUserBody: createUserBodySchema,
-      UpdateUserBody: updateUserBodySchema,
-      CreateOrderBody: createOrderBodySchema,
-      OrderItem: orderItemSchema,
-    },
-    'input',
-  );
-  const outputComponents = componentSchemas(
-    {
-      User: routes.usersGet.reply,
-      UserPage: routes.usersList.reply,
-      Order: routes.ordersGet.reply,
-      OrderPage: routes.ordersListByUser.reply,
-      OrderItem: orderItemSchema,
-      Problem: problemSchema,
-      FieldError: fieldErrorSchema,
-    },
-    'output',
-  );
+/** The parameters of a path or query schema, one per field, each with its field's description. */
+function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): unknown[] {
+  if (!(schema instanceof z.ZodObject)) return [];
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, field]) => {
+    const { description, ...fieldSchema } = inlineSchema(field, 'input');
+    return {
+      name,
+      in: location,
+      required: location === 'path' || !field.safeParse(undefined).success,
+      description: description ?? field.meta()?.description,
+      schema: fieldSchema,
+    };
+  });
+}
 
-  const idParameter = {
-    name: 'id',
-    in: 'path',
-    required: true,
-    description: 'A UUID.',
-    schema: inlineSchema(idSchema, 'input'),
-  };
-  const pageParameters = [
-    {
-      name: 'limit',
-      in: 'query',
-      required: false,
-      description: 'Page size.',
-      schema: inlineSchema(limitSchema, 'input'),
-    },
-    {
-      name: 'cursor',
-      in: 'query',
-      required: false,
-      description: 'The nextCursor of the previous page.',
-      schema: inlineSchema(cursorSchema, 'input'),
-    },
+const idempotencyKeyParameter = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes the request safe to retry: within 24 h the same key with the same request replays the first response (with Idempotent-Replayed: true).',
+  schema: inlineSchema(idempotencyKeySchema, 'input'),
+};
+const replayedHeader = {
+  'Idempotent-Replayed': {
+    description: 'Present (true) when this response is a replay of a stored one.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
+const locationHeader = {
+  Location: { description: 'Where the created resource lives.', schema: { type: 'string' } },
+};
+const cacheHeader = {
+  'X-Cache': {
+    description: 'Whether the read cache answered (hit), missed, or was bypassed (Redis unavailable).',
+    schema: { type: 'string', enum: ['hit', 'miss', 'bypass'] },
+  },
+};
+
+/** One route of the table as an OpenAPI operation. */
+function operationOf(route: ApiRoute): Operation {
+  const parameters = [
+    ...parametersOf(route.params, 'path'),
+    ...parametersOf(route.query, 'query'),
+    ...(route.idempotent ? [idempotencyKeyParameter] : []),
   ];
-  const idempotencyKeyParameter = {
-    name: 'Idempotency-Key',
-    in: 'header',
-    required: false,
-    description:
-      'Makes the request safe to retry: within 24 h the same key with the same request replays the first response (with Idempotent-Replayed: true).',
-    schema: inlineSchema(idempotencyKeySchema, 'input'),
+  const successHeaders = {
+    ...(route.success.location ? locationHeader : {}),
+    ...(route.idempotent ? replayedHeader : {}),
+    ...(route.cached ? cacheHeader : {}),
   };
-  const replayedHeader = {
-    'Idempotent-Replayed': {
-      description: 'Present (true) when this response is a replay of a stored one.',
-      schema: { type: 'string', enum: ['true'] },
-    },
-  };
-  const locationHeader = {
-    Location: { description: 'Where the created resource lives.', schema: { type: 'string' } },
-  };
-  const jsonBody = (schemaName: string) => ({
-    required: true,
-    content: { 'application/json': { schema: REF(schemaName) } },
-  });
-
-  const operation = (
-    operationId: string,
-    tag: string,
-    summary: string,
-    parts: {
-      parameters?: unknown[];
-      requestBody?: unknown;
-      success: [status: string, response: unknown];
-    },
-  ): Operation => ({
-    operationId,
-    tags: [tag],
-    summary,
-    ...(parts.parameters ? { parameters: parts.parameters } : {}),
-    ...(parts.requestBody ? { requestBody: parts.requestBody } : {}),
+  return {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: REF(componentName(route.body)) } } } }
+      : {}),
     responses: sortResponses({
-      [parts.success[0]]: parts.success[1],
-      ...errorResponses({ body: parts.requestBody !== undefined }),
+      [String(route.success.status)]: jsonResponse(
+        route.success.description,
+        componentName(route.rpc.reply),
+        successHeaders,
+      ),
+      ...errorResponses({ body: route.body !== undefined }),
     }),
-  });
-
-  const paths = {
-    '/v1/users': {
-      post: operation('usersCreate', 'users', 'Create a user', {
-        parameters: [idempotencyKeyParameter],
-        requestBody: jsonBody('CreateUserBody'),
-        success: ['201', jsonResponse('The created user.', 'User', { ...locationHeader, ...replayedHeader })],
-      }),
-      get: operation('usersList', 'users', 'List users, a page at a time', {
-        parameters: pageParameters,
-        success: ['200', jsonResponse('A page of users.', 'UserPage')],
-      }),
-    },
-    '/v1/users/{id}': {
-      get: operation('usersGet', 'users', 'Get a user', {
-        parameters: [idParameter],
-        success: [
-          '200',
-          jsonResponse('The user.', 'User', {
-            'X-Cache': {
-              description: 'Whether the read cache answered (hit), missed, or was bypassed (Redis unavailable).',
-              schema: { type: 'string', enum: ['hit', 'miss', 'bypass'] },
-            },
-          }),
-        ],
-      }),
-      patch: operation('usersUpdate', 'users', "Change a user's name or email", {
-        parameters: [idParameter],
-        requestBody: jsonBody('UpdateUserBody'),
-        success: ['200', jsonResponse('The updated user.', 'User')],
-      }),
-    },
-    '/v1/users/{id}/orders': {
-      get: operation('ordersListByUser', 'orders', "List a user's orders, a page at a time", {
-        parameters: [idParameter, ...pageParameters],
-        success: ['200', jsonResponse('A page of orders.', 'OrderPage')],
-      }),
-    },
-    '/v1/orders': {
-      post: operation('ordersCreate', 'orders', 'Place an order', {
-        parameters: [idempotencyKeyParameter],
-        requestBody: jsonBody('CreateOrderBody'),
-        success: ['201', jsonResponse('The placed order.', 'Order', { ...locationHeader, ...replayedHeader })],
-      }),
-    },
-    '/v1/orders/{id}': {
-      get: operation('ordersGet', 'orders', 'Get an order', {
-        parameters: [idParameter],
-        success: ['200', jsonResponse('The order.', 'Order')],
-      }),
-    },
-    '/v1/orders/{id}/cancel': {
-      post: operation('ordersCancel', 'orders', 'Cancel an order', {
-        parameters: [idParameter, idempotencyKeyParameter],
-        success: ['200', jsonResponse('The cancelled order.', 'Order', replayedHeader)],
-      }),
-    },
   };
+}
 
-  const components = mergeComponents(inputComponents, outputComponents);
-  addLinks(paths as unknown as PathItems, components);
+/**
+ * The OpenAPI 3.1 document of the public API, generated from the route table and the shared zod contracts
+ * (z.toJSONSchema), never written by hand: what the gateway validates is what the document says.
+ */
+export function buildOpenApiDocument(routes: readonly ApiRoute[] = API_ROUTES): Record<string, unknown> {
+  const paths: PathItems = {};
+  for (const route of routes) (paths[openApiPath(route)] ??= {})[route.method] = operationOf(route);
+  const components = componentSchemas({
+    input: routes.flatMap((route) => (route.body ? [route.body] : [])),
+    output: [...routes.map((route) => route.rpc.reply), problemSchema],
+  });
+  addLinks(paths, components);
 
   return {
     openapi: '3.1.0',

@@ -1,24 +1,10 @@
-import request from 'supertest';
-import { FakeBackend, newUserBody, startGateway, uniqueRoutes, type TestGateway } from './harness';
+import { newUserBody, routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
 describe('read cache for GET /v1/users/:id (real Redis)', () => {
-  const routes = uniqueRoutes();
-  const backend = new FakeBackend(routes);
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    await backend.start();
-    gateway = await startGateway({ routes, config: { cacheTtlSeconds: 30 } });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend.stop();
-    await backend.deleteQueues();
-  });
-
-  const http = () => request(gateway.app);
+  const suite = useGatewayOverFakeBackend({ gateway: { config: { cacheTtlSeconds: 30 } } });
+  const { backend, http } = suite;
 
   it('misses, then hits without asking the worker, then misses again after a PATCH', async () => {
     const user = (await http().post('/v1/users').send(newUserBody()).expect(201)).body;
@@ -28,7 +14,7 @@ describe('read cache for GET /v1/users/:id (real Redis)', () => {
     const miss = await http().get(`/v1/users/${user.id}`).expect(200);
     expect(miss.headers['x-cache']).toBe('miss');
     expect(reads()).toHaveLength(1);
-    const ttl = await gateway.redis.ttl(`${gateway.redisKeyPrefix}user:${user.id}`);
+    const ttl = await suite.gateway.redis.ttl(`${suite.gateway.redisKeyPrefix}user:${user.id}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(30);
 
@@ -48,6 +34,6 @@ describe('read cache for GET /v1/users/:id (real Redis)', () => {
   it('does not cache a 404', async () => {
     const id = '0190f3b8-6e1a-7c8e-9d2a-1b2c3d4e5f60';
     await http().get(`/v1/users/${id}`).expect(404);
-    expect(await gateway.redis.exists(`${gateway.redisKeyPrefix}user:${id}`)).toBe(0);
+    expect(await suite.gateway.redis.exists(`${suite.gateway.redisKeyPrefix}user:${id}`)).toBe(0);
   });
 });

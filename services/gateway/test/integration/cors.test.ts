@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startGateway, uniqueRoutes, type TestGateway } from './harness';
+import { startGateway, uniqueQueuePrefix, type TestGateway } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -10,14 +10,17 @@ describe('CORS', () => {
   });
 
   it('is off unless CORS_ORIGINS is set', async () => {
-    const gateway = await startGateway({ routes: uniqueRoutes() });
+    const gateway = await startGateway({ queuePrefix: uniqueQueuePrefix() });
     gateways.push(gateway);
     const response = await request(gateway.app).get('/healthz').set('Origin', 'https://app.example').expect(200);
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('allows the configured origins only, preflight included', async () => {
-    const gateway = await startGateway({ routes: uniqueRoutes(), config: { corsOrigins: ['https://app.example'] } });
+    const gateway = await startGateway({
+      queuePrefix: uniqueQueuePrefix(),
+      config: { corsOrigins: ['https://app.example'] },
+    });
     gateways.push(gateway);
     const preflight = await request(gateway.app)
       .options('/v1/users')

@@ -6,7 +6,8 @@ import {
   SLOW_MS,
   SLOW_NAME,
   startGateway,
-  uniqueRoutes,
+  routes,
+  uniqueQueuePrefix,
   type TestGateway,
 } from './harness';
 
@@ -24,13 +25,13 @@ describe('when workers are slow or missing', () => {
   });
 
   async function setUp(options: { serve?: Parameters<FakeBackend['start']>[0] | false; rpcTimeoutMs?: number } = {}) {
-    const routes = uniqueRoutes();
-    const backend = new FakeBackend(routes);
+    const queuePrefix = uniqueQueuePrefix();
+    const backend = new FakeBackend(queuePrefix);
     backends.push(backend);
     if (options.serve !== false) await backend.start(options.serve);
-    const gateway = await startGateway({ routes, config: { rpcTimeoutMs: options.rpcTimeoutMs ?? 1000 } });
+    const gateway = await startGateway({ queuePrefix, config: { rpcTimeoutMs: options.rpcTimeoutMs ?? 1000 } });
     gateways.push(gateway);
-    return { routes, backend, gateway, http: () => request(gateway.app) };
+    return { backend, gateway, http: () => request(gateway.app) };
   }
 
   it('answers 504 problem when the worker does not reply within RPC_TIMEOUT_MS', async () => {
@@ -71,7 +72,7 @@ describe('when workers are slow or missing', () => {
   });
 
   it('is not ready while a route has no consumer, and ready once every route has one', async () => {
-    const { http, backend, routes } = await setUp({ serve: ['usersCreate', 'usersGet', 'usersList', 'usersUpdate'] });
+    const { http, backend } = await setUp({ serve: ['usersCreate', 'usersGet', 'usersList', 'usersUpdate'] });
     const notReady = await http().get('/readyz').expect(503);
     expect(notReady.body).toMatchObject({
       status: 'not ready',

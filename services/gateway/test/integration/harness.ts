@@ -1,13 +1,25 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Order, OrderItem, User } from '@warren/contracts';
-import { defineRoute, RpcClient, RpcError, RpcServer, type HandlerContext, type RpcClientOptions } from '@warren/rpc';
+import {
+  ordersCancel,
+  ordersCreate,
+  ordersGet,
+  ordersListByUser,
+  usersCreate,
+  usersGet,
+  usersList,
+  usersUpdate,
+  type Order,
+  type OrderItem,
+  type User,
+} from '@warren/contracts';
+import { RpcClient, RpcError, RpcServer, type HandlerContext, type RpcClientOptions } from '@warren/rpc';
 import { createLogger } from '@warren/service-kit';
 import { connect } from 'amqplib';
 import type { Express } from 'express';
 import { Registry } from 'prom-client';
+import request from 'supertest';
 import { createApp, type AppConfig } from '../../src/app';
 import { closeRedis, createRedis, type Redis } from '../../src/redis';
-import { contractRoutes, type GatewayRoutes } from '../../src/routes/gateway-routes';
 
 // Local defaults match scripts/services.sh; CI may point elsewhere.
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://warren:warren@127.0.0.1:5672';
@@ -23,24 +35,30 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
 }
 
+/** The RPC routes the gateway calls, by name, for the fakes to serve and the tests to look calls up by. */
+export const routes = {
+  usersCreate,
+  usersGet,
+  usersList,
+  usersUpdate,
+  ordersCreate,
+  ordersGet,
+  ordersListByUser,
+  ordersCancel,
+};
+export type RouteKey = keyof typeof routes;
+
 /**
- * Copies of the contracts' routes under unique names (same schemas), so fake peers
- * on the shared broker never take messages meant for the real workers, or theirs.
+ * A queue-name prefix of a test's own (RpcClient's and RpcServer's `queuePrefix`), so fake peers on the shared
+ * broker never take messages meant for the real workers, or another test's.
  */
-export function uniqueRoutes(): GatewayRoutes {
-  const prefix = uniqueName('gwtest');
-  const copy = <Route extends GatewayRoutes[keyof GatewayRoutes]>(route: Route): Route =>
-    defineRoute(`${prefix}.${route.name}`, { request: route.request, reply: route.reply }) as Route;
-  return {
-    usersCreate: copy(contractRoutes.usersCreate),
-    usersGet: copy(contractRoutes.usersGet),
-    usersList: copy(contractRoutes.usersList),
-    usersUpdate: copy(contractRoutes.usersUpdate),
-    ordersCreate: copy(contractRoutes.ordersCreate),
-    ordersGet: copy(contractRoutes.ordersGet),
-    ordersListByUser: copy(contractRoutes.ordersListByUser),
-    ordersCancel: copy(contractRoutes.ordersCancel),
-  };
+export function uniqueQueuePrefix(): string {
+  return `${uniqueName('gwtest')}.`;
+}
+
+/** The queues a prefix's routes live in. */
+export function queueNamesOf(queuePrefix: string): string[] {
+  return Object.values(routes).map((route) => `${queuePrefix}${route.name}`);
 }
 
 /** Names a test can give a user to make the fake users service misbehave. */
@@ -76,20 +94,25 @@ export class FakeBackend {
   private readonly byIdempotencyKey = new Map<string, string>();
   private readonly servers: RpcServer[] = [];
 
-  constructor(readonly routes: GatewayRoutes) {}
+  constructor(readonly queuePrefix: string) {}
 
   callsTo(route: { name: string }) {
     return this.calls.filter((call) => call.route === route.name);
   }
 
   /** Serves `only` the named routes (all by default) from one RpcServer. */
-  async start(only: (keyof GatewayRoutes)[] = Object.keys(this.routes) as (keyof GatewayRoutes)[]): Promise<RpcServer> {
-    const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('gwtest-server'), drainTimeoutMs: 3000 });
-    const r = this.routes;
+  async start(only: RouteKey[] = Object.keys(routes) as RouteKey[]): Promise<RpcServer> {
+    const server = new RpcServer({
+      url: AMQP_URL,
+      connectionName: uniqueName('gwtest-server'),
+      drainTimeoutMs: 3000,
+      queuePrefix: this.queuePrefix,
+    });
+    const r = routes;
     const record = (route: string, request: unknown, context: HandlerContext) =>
       this.calls.push({ route, request, headers: context.headers });
     const now = () => new Date().toISOString();
-    const handlers: { [Key in keyof GatewayRoutes]: () => void } = {
+    const handlers: { [Key in RouteKey]: () => void } = {
       usersCreate: () =>
         server.handle(r.usersCreate, async (request, context) => {
           record(r.usersCreate.name, request, context);
@@ -187,7 +210,7 @@ export class FakeBackend {
 
   /** Deletes every queue the routes' servers declared. */
   async deleteQueues(): Promise<void> {
-    await deleteRouteQueues(Object.values(this.routes).map((route) => route.name));
+    await deleteRouteQueues(queueNamesOf(this.queuePrefix));
   }
 }
 
@@ -215,7 +238,6 @@ export const defaultTestConfig: AppConfig = {
   idempotencyTtlSeconds: 86_400,
   rateLimitPerMinute: 100_000,
   rateLimitWindowMs: 60_000,
-  maxInFlightRpc: 512,
   corsOrigins: [],
   trustProxy: false,
 };
@@ -242,21 +264,35 @@ async function redisReady(redis: Redis): Promise<void> {
 }
 
 /** The gateway app built by createApp with real dependencies: a real RpcClient and a real Redis. */
-export async function startGateway(
-  options: {
-    routes?: GatewayRoutes;
-    config?: Partial<AppConfig>;
-    redisUrl?: string;
-    readinessCacheMs?: number;
-    /** Options of the gateway's RpcClient, e.g. a `url` through a proxy. */
-    rpc?: Partial<RpcClientOptions>;
-  } = {},
-): Promise<TestGateway> {
+export interface GatewayOptions {
+  /** The queues the gateway calls (default: a unique prefix, served by nobody). */
+  queuePrefix?: string;
+  /** MAX_IN_FLIGHT_RPC (default 512). */
+  maxInFlightRpc?: number;
+  config?: Partial<AppConfig>;
+  redisUrl?: string;
+  readinessCacheMs?: number;
+  /** Options of the gateway's RpcClient, e.g. a `url` through a proxy. */
+  rpc?: Partial<RpcClientOptions>;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const registry = new Registry();
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const redis = createRedis(redisUrl, logger);
   if (redisUrl !== DEAD_REDIS_URL) await redisReady(redis);
-  const rpc = new RpcClient({ url: AMQP_URL, connectionName: uniqueName('gwtest-client'), registry, ...options.rpc });
+  const readinessCacheMs = options.readinessCacheMs ?? 100;
+  // As the gateway's main.ts builds it.
+  const rpc = new RpcClient({
+    url: AMQP_URL,
+    connectionName: uniqueName('gwtest-client'),
+    registry,
+    queuePrefix: options.queuePrefix ?? uniqueQueuePrefix(),
+    maxInFlight: options.maxInFlightRpc ?? 512,
+    failFastWithoutConsumer: true,
+    consumerCountTtlMs: readinessCacheMs,
+    ...options.rpc,
+  });
   await rpc.start();
   const redisKeyPrefix = `${uniqueName('gwtest')}:`;
   const app = createApp({
@@ -265,9 +301,8 @@ export async function startGateway(
     redis,
     registry,
     logger,
-    routes: options.routes ?? uniqueRoutes(),
     redisKeyPrefix,
-    readinessCacheMs: options.readinessCacheMs ?? 100,
+    readinessCacheMs,
   });
   return {
     app,
@@ -283,6 +318,35 @@ export async function startGateway(
       }
       await closeRedis(redis);
     },
+  };
+}
+
+/**
+ * A gateway in front of a FakeBackend, on queues of their own: started before the tests of the describe block it is
+ * called in, stopped and its queues deleted after them. `gateway` is there once the tests run.
+ */
+export function useGatewayOverFakeBackend(
+  options: { serve?: RouteKey[]; gateway?: Omit<GatewayOptions, 'queuePrefix'> } = {},
+) {
+  const queuePrefix = uniqueQueuePrefix();
+  const backend = new FakeBackend(queuePrefix);
+  let gateway: TestGateway | undefined;
+  beforeAll(async () => {
+    await backend.start(options.serve);
+    gateway = await startGateway({ ...options.gateway, queuePrefix });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await backend.stop();
+    await backend.deleteQueues();
+  });
+  return {
+    backend,
+    get gateway(): TestGateway {
+      if (!gateway) throw new Error('the gateway starts in beforeAll');
+      return gateway;
+    },
+    http: () => request(gateway!.app),
   };
 }
 

@@ -1,25 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
-import { FakeBackend, newUserBody, sleep, SLOW_NAME, startGateway, uniqueRoutes, type TestGateway } from './harness';
+import { newUserBody, sleep, SLOW_NAME, routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
 describe('Idempotency-Key on POST routes (real Redis)', () => {
-  const routes = uniqueRoutes();
-  const backend = new FakeBackend(routes);
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    await backend.start();
-    gateway = await startGateway({ routes, config: { rpcTimeoutMs: 500 } });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend.stop();
-    await backend.deleteQueues();
-  });
-
-  const http = () => request(gateway.app);
+  const suite = useGatewayOverFakeBackend({ gateway: { config: { rpcTimeoutMs: 500 } } });
+  const { backend, http } = suite;
   const createsOf = (email: string) =>
     backend.callsTo(routes.usersCreate).filter((call) => (call.request as { email: string }).email === email);
 
@@ -81,7 +67,7 @@ describe('Idempotency-Key on POST routes (real Redis)', () => {
     const key = randomUUID();
     const body = newUserBody(SLOW_NAME);
     await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(504);
-    expect(await gateway.redis.get(`${gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
+    expect(await suite.gateway.redis.get(`${suite.gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
     // The worker finished late; the retry reaches it and it deduplicates on x-idempotency-key.
     await sleep(1600);
     const retried = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(201);
@@ -121,7 +107,7 @@ describe('Idempotency-Key on POST routes (real Redis)', () => {
 
     const key = randomUUID();
     await http().post('/v1/users').set('Idempotency-Key', key).send({ name: '' }).expect(400);
-    expect(await gateway.redis.get(`${gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
+    expect(await suite.gateway.redis.get(`${suite.gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
     await http().post('/v1/users').set('Idempotency-Key', key).send(newUserBody()).expect(201);
   });
 });

@@ -9,7 +9,9 @@ import {
   newUserBody,
   startGateway,
   uniqueName,
-  uniqueRoutes,
+  queueNamesOf,
+  routes,
+  uniqueQueuePrefix,
   type TestGateway,
 } from './harness';
 
@@ -35,12 +37,17 @@ class GatedWorker {
   private readonly gate = new Promise<void>((resolve) => (this.openGate = resolve));
   private server: RpcServer | undefined;
 
-  constructor(private readonly route: ReturnType<typeof uniqueRoutes>['usersCreate']) {}
+  constructor(private readonly queuePrefix: string) {}
 
   async start(): Promise<void> {
-    this.server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('gwtest-gated'), drainTimeoutMs: 3000 });
+    this.server = new RpcServer({
+      url: AMQP_URL,
+      connectionName: uniqueName('gwtest-gated'),
+      drainTimeoutMs: 3000,
+      queuePrefix: this.queuePrefix,
+    });
     this.server.handle(
-      this.route,
+      routes.usersCreate,
       async (body): Promise<User> => {
         this.received.push(body.email);
         await this.gate;
@@ -70,13 +77,17 @@ describe(`with MAX_IN_FLIGHT_RPC=${MAX_IN_FLIGHT}`, () => {
 
   /** A gateway with the small limit in front of a gated worker, on routes of its own. */
   async function setUp() {
-    const routes = uniqueRoutes();
-    const worker = new GatedWorker(routes.usersCreate);
-    cleanups.push(() => deleteRouteQueues(Object.values(routes).map((route) => route.name)));
+    const queuePrefix = uniqueQueuePrefix();
+    const worker = new GatedWorker(queuePrefix);
+    cleanups.push(() => deleteRouteQueues(queueNamesOf(queuePrefix)));
     cleanups.push(() => worker.stop());
     await worker.start();
     // A deadline far beyond the test's: held calls never time out while the test holds them.
-    const gateway = await startGateway({ routes, config: { maxInFlightRpc: MAX_IN_FLIGHT, rpcTimeoutMs: 60_000 } });
+    const gateway = await startGateway({
+      queuePrefix,
+      maxInFlightRpc: MAX_IN_FLIGHT,
+      config: { rpcTimeoutMs: 60_000 },
+    });
     cleanups.push(() => gateway.close());
     const http = () => request(gateway.app);
     /** Fills the limit with requests the worker holds, and resolves once it holds them all. */
@@ -91,13 +102,13 @@ describe(`with MAX_IN_FLIGHT_RPC=${MAX_IN_FLIGHT}`, () => {
       await eventually(() => worker.received.length === MAX_IN_FLIGHT);
       return held;
     };
-    return { routes, worker, gateway, http, fillTheLimit };
+    return { worker, gateway, http, fillTheLimit };
   }
 
   it('sheds what is past the limit with 503 and Retry-After at once, serves the rest, and ends at 0 in flight', async () => {
     const { worker, gateway, http, fillTheLimit } = await setUp();
     const held = await fillTheLimit();
-    expect(await metricValue(gateway, 'gateway_rpc_in_flight')).toBe(MAX_IN_FLIGHT);
+    expect(await metricValue(gateway, 'rpc_client_in_flight')).toBe(MAX_IN_FLIGHT);
 
     // Every further request is answered while the first ones are still held: shed, never queued.
     const shed = await Promise.all(
@@ -112,19 +123,19 @@ describe(`with MAX_IN_FLIGHT_RPC=${MAX_IN_FLIGHT}`, () => {
     }
     expect(worker.received).toHaveLength(MAX_IN_FLIGHT);
     // Refused on arrival, before routing (and before the access log, the rate limit and body parsing).
-    const shedCounter = await gateway.registry.getSingleMetric('gateway_rpc_shed_total')!.get();
+    const shedCounter = await gateway.registry.getSingleMetric('rpc_client_shed_total')!.get();
     expect(shedCounter.values).toEqual([
       expect.objectContaining({ value: shed.length, labels: expect.objectContaining({ route: '*' }) }),
     ]);
 
     worker.release();
     for (const response of await Promise.all(held)) expect(response.status).toBe(201);
-    await eventually(async () => (await metricValue(gateway, 'gateway_rpc_in_flight')) === 0);
+    await eventually(async () => (await metricValue(gateway, 'rpc_client_in_flight')) === 0);
     expect(gateway.rpc.pendingCount).toBe(0);
 
     // With room again, the next request goes through.
     await http().post('/v1/users').send(newUserBody('After')).expect(201);
-    expect(await metricValue(gateway, 'gateway_rpc_in_flight')).toBe(0);
+    expect(await metricValue(gateway, 'rpc_client_in_flight')).toBe(0);
   });
 
   it('releases the Idempotency-Key of a shed request, so that its retry is carried out', async () => {
@@ -136,7 +147,7 @@ describe(`with MAX_IN_FLIGHT_RPC=${MAX_IN_FLIGHT}`, () => {
 
     worker.release();
     for (const response of await Promise.all(held)) expect(response.status).toBe(201);
-    await eventually(async () => (await metricValue(gateway, 'gateway_rpc_in_flight')) === 0);
+    await eventually(async () => (await metricValue(gateway, 'rpc_client_in_flight')) === 0);
     const retried = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(201);
     expect(retried.headers['idempotent-replayed']).toBeUndefined();
     expect(worker.received).toContain(body.email);

@@ -1,24 +1,13 @@
-import request from 'supertest';
-import { FakeBackend, startGateway, uniqueRoutes, type TestGateway } from './harness';
+import { routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
 describe('rate limit per client IP (real Redis)', () => {
-  const routes = uniqueRoutes();
-  const backend = new FakeBackend(routes);
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    await backend.start(['usersList']);
-    gateway = await startGateway({ routes, config: { rateLimitPerMinute: 3, rateLimitWindowMs: 60_000 } });
+  const suite = useGatewayOverFakeBackend({
+    serve: ['usersList'],
+    gateway: { config: { rateLimitPerMinute: 3, rateLimitWindowMs: 60_000 } },
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend.stop();
-    await backend.deleteQueues();
-  });
-
-  const http = () => request(gateway.app);
+  const { backend, http } = suite;
 
   it('answers 429 problem+json with RateLimit headers and Retry-After past the limit', async () => {
     for (let index = 0; index < 3; index++) {

@@ -1,25 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
-import { DEAD_REDIS_URL, FakeBackend, newUserBody, startGateway, uniqueRoutes, type TestGateway } from './harness';
+import { DEAD_REDIS_URL, newUserBody, routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
 describe('with Redis down (nothing listens on its port)', () => {
-  const routes = uniqueRoutes();
-  const backend = new FakeBackend(routes);
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    await backend.start();
-    gateway = await startGateway({ routes, redisUrl: DEAD_REDIS_URL, config: { rateLimitPerMinute: 1 } });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend.stop();
-    await backend.deleteQueues();
-  });
-
-  const http = () => request(gateway.app);
+  const suite = useGatewayOverFakeBackend({ gateway: { redisUrl: DEAD_REDIS_URL, config: { rateLimitPerMinute: 1 } } });
+  const { backend, http } = suite;
 
   it('keeps serving: creates, and reads with X-Cache bypass, without rate limiting', async () => {
     const user = (await http().post('/v1/users').send(newUserBody()).expect(201)).body;

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
-import { FakeBackend, newUserBody, startGateway, uniqueRoutes, type TestGateway } from './harness';
+import { propagation } from '@opentelemetry/api';
+import { W3CBaggagePropagator } from '@opentelemetry/core';
+import { methodsByPath, openApiPath } from '../../src/routes/api-route';
+import { API_ROUTES } from '../../src/routes/api-routes';
+import { newUserBody, routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -8,21 +11,8 @@ const PROBLEM = /^application\/problem\+json/;
 const item = { sku: 'BOOK-1', quantity: 2, unitPriceCents: 1250 };
 
 describe('gateway routes over a real broker', () => {
-  const routes = uniqueRoutes();
-  const backend = new FakeBackend(routes);
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    await backend.start();
-    gateway = await startGateway({ routes });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend.stop();
-    await backend.deleteQueues();
-  });
-
-  const http = () => request(gateway.app);
+  const suite = useGatewayOverFakeBackend();
+  const { backend, http } = suite;
   const createUser = async (body = newUserBody()) => {
     const response = await http().post('/v1/users').send(body).expect(201);
     return response.body as { id: string; name: string; email: string };
@@ -196,14 +186,35 @@ describe('gateway routes over a real broker', () => {
       const wrongMethod = await http().delete(`/v1/users/${randomUUID()}`).expect(405);
       expect(wrongMethod.headers.allow).toBe('GET, PATCH, HEAD');
     });
+
+    it('answers 405 with Allow, and OPTIONS with 204, on every path of the route table', async () => {
+      for (const [path, methods] of methodsByPath(API_ROUTES)) {
+        const url = `/v1${path.replace(':id', randomUUID())}`;
+        const allowed = methods.map((method) => method.toUpperCase());
+        const wrongMethod = await http().put(url).expect(405);
+        expect(wrongMethod.headers.allow!.split(', ').sort()).toEqual(
+          [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].sort(),
+        );
+        const options = await http().options(url).expect(204);
+        expect(options.headers.allow).toBe(`${wrongMethod.headers.allow}, OPTIONS`);
+      }
+    });
   });
 
   describe('request ids and headers', () => {
-    it('echoes a sane X-Request-Id and passes it to the worker as x-request-id', async () => {
-      const user = await createUser();
-      const response = await http().get(`/v1/users/${user.id}`).set('X-Request-Id', 'trace-me-123').expect(200);
-      expect(response.headers['x-request-id']).toBe('trace-me-123');
-      expect(backend.callsTo(routes.usersGet).at(-1)?.headers['x-request-id']).toBe('trace-me-123');
+    it('echoes a sane X-Request-Id and passes it to the worker as baggage, and only there', async () => {
+      // As @warren/telemetry registers it in the services.
+      propagation.setGlobalPropagator(new W3CBaggagePropagator());
+      try {
+        const user = await createUser();
+        const response = await http().get(`/v1/users/${user.id}`).set('X-Request-Id', 'trace-me-123').expect(200);
+        expect(response.headers['x-request-id']).toBe('trace-me-123');
+        const headers = backend.callsTo(routes.usersGet).at(-1)?.headers;
+        expect(headers?.baggage).toBe('warren.request_id=trace-me-123');
+        expect(headers?.['x-request-id']).toBeUndefined();
+      } finally {
+        propagation.disable();
+      }
     });
 
     it('replaces an insane X-Request-Id by a generated one', async () => {
@@ -227,24 +238,16 @@ describe('gateway routes over a real broker', () => {
   });
 
   describe('documentation and operations', () => {
-    it('serves an OpenAPI 3.1 document with all eight operations', async () => {
+    it('serves an OpenAPI 3.1 document with every operation of the route table', async () => {
       const response = await http().get('/openapi.json').expect(200).expect('Content-Type', /json/);
       expect(response.body.openapi).toBe('3.1.0');
       const operations = Object.entries(response.body.paths as Record<string, Record<string, unknown>>).flatMap(
         ([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
       );
       expect(operations.sort()).toEqual(
-        [
-          'POST /v1/users',
-          'GET /v1/users',
-          'GET /v1/users/{id}',
-          'PATCH /v1/users/{id}',
-          'POST /v1/orders',
-          'GET /v1/orders/{id}',
-          'GET /v1/users/{id}/orders',
-          'POST /v1/orders/{id}/cancel',
-        ].sort(),
+        API_ROUTES.map((route) => `${route.method.toUpperCase()} ${openApiPath(route)}`).sort(),
       );
+      expect(operations).toHaveLength(8);
       expect(response.body.components.schemas.User.additionalProperties).toBe(false);
     });
 

@@ -7,7 +7,8 @@ import {
   FakeBackend,
   newUserBody,
   startGateway,
-  uniqueRoutes,
+  routes,
+  uniqueQueuePrefix,
   type TestGateway,
 } from './harness';
 
@@ -25,19 +26,18 @@ const RPC_TIMEOUT_MS = 800;
 const SLACK_MS = 400;
 
 describe('when the broker stops answering the gateway', () => {
-  let routes: ReturnType<typeof uniqueRoutes>;
   let backend: FakeBackend;
   let proxy: SilentBrokerProxy;
   let gateway: TestGateway;
   const http = () => request(gateway.app);
 
   beforeAll(async () => {
-    routes = uniqueRoutes();
-    backend = new FakeBackend(routes);
+    const queuePrefix = uniqueQueuePrefix();
+    backend = new FakeBackend(queuePrefix);
     await backend.start();
     proxy = await SilentBrokerProxy.start(AMQP_URL);
     gateway = await startGateway({
-      routes,
+      queuePrefix,
       config: { rpcTimeoutMs: RPC_TIMEOUT_MS },
       readinessCacheMs: 100,
       // A long heartbeat: the whole test runs while the gateway still believes its connection is up.

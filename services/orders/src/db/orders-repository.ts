@@ -1,7 +1,13 @@
 import { type Order, type OrderItem } from '@warren/contracts';
 import { RpcError } from '@warren/rpc';
-import { asUnavailableWhenDatabaseIsDown, decodeCursor, toPage } from '@warren/service-kit';
-import type { Pool, PoolClient } from 'pg';
+import {
+  asUnavailableWhenDatabaseIsDown,
+  claimCommand,
+  decodeCursor,
+  toPage,
+  withTransaction,
+} from '@warren/service-kit';
+import type { Pool } from 'pg';
 import { OrderAlreadyCancelledError, OrderNotFoundError } from '../errors';
 
 /** An order as the service creates it: id and total already decided, status `confirmed`. */
@@ -72,15 +78,8 @@ export class OrdersRepository {
    */
   async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
     try {
-      const created = await this.transaction(async (client) => {
-        if (idempotencyKey !== undefined) {
-          const claimed = await client.query(
-            `INSERT INTO processed_commands (key, entity_id) VALUES ($1, $2)
-             ON CONFLICT (key) DO NOTHING RETURNING key`,
-            [idempotencyKey, order.id],
-          );
-          if (claimed.rowCount === 0) return null;
-        }
+      const created = await withTransaction(this.pool, async (client) => {
+        if (idempotencyKey !== undefined && !(await claimCommand(client, idempotencyKey, order.id))) return null;
         const inserted = await client.query<OrderRow>(
           `INSERT INTO orders (id, user_id, items, total_cents, currency, status)
            VALUES ($1, $2, $3::jsonb, $4, $5, 'confirmed') RETURNING ${COLUMNS}`,
@@ -162,23 +161,6 @@ export class OrdersRepository {
       return await this.pool.query<Row>(text, values);
     } catch (error) {
       throw translate(error);
-    }
-  }
-
-  private async transaction<Result>(work: (client: PoolClient) => Promise<Result>): Promise<Result> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      // A connection that cannot even roll back is destroyed rather than returned to the pool.
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
-    } finally {
-      client.release(broken);
     }
   }
 }

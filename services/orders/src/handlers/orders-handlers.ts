@@ -1,25 +1,10 @@
 import { ordersCancel, ordersCreate, ordersGet, ordersListByUser } from '@warren/contracts';
 import type { RpcServer } from '@warren/rpc';
-import { idempotencyKeyFrom, type Logger } from '@warren/service-kit';
+import type { Logger } from '@warren/service-kit';
 import { v7 as uuidv7 } from 'uuid';
 import type { OrdersRepository } from '../db/orders-repository';
 import { orderTotalCents } from '../totals';
 import type { UsersDirectory } from '../users-directory';
-
-/** The routes served; tests pass stand-ins with the same schemas under unique names. */
-export interface OrdersRoutes {
-  create: typeof ordersCreate;
-  get: typeof ordersGet;
-  listByUser: typeof ordersListByUser;
-  cancel: typeof ordersCancel;
-}
-
-export const ORDERS_ROUTES: OrdersRoutes = {
-  create: ordersCreate,
-  get: ordersGet,
-  listByUser: ordersListByUser,
-  cancel: ordersCancel,
-};
 
 export interface OrdersHandlersDependencies {
   repository: OrdersRepository;
@@ -27,7 +12,6 @@ export interface OrdersHandlersDependencies {
   logger: Logger;
   /** Messages each route handles at once (RPC_CONCURRENCY). */
   concurrency: number;
-  routes?: OrdersRoutes;
   /** New order ids: time-ordered UUIDv7, so id order is creation order. */
   newOrderId?: () => string;
 }
@@ -35,15 +19,14 @@ export interface OrdersHandlersDependencies {
 /** Registers the orders.* routes on `server`. */
 export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDependencies): void {
   const { repository, users, logger, concurrency } = deps;
-  const routes = deps.routes ?? ORDERS_ROUTES;
   const newOrderId = deps.newOrderId ?? (() => uuidv7());
   const options = { concurrency };
 
   server.handle(
-    routes.create,
+    ordersCreate,
     async (request, context) => {
       const totalCents = orderTotalCents(request.items);
-      const idempotencyKey = idempotencyKeyFrom(context.headers);
+      const { idempotencyKey } = context;
       // A retry of a create that already succeeded gets the same order back, without asking users again.
       if (idempotencyKey !== undefined) {
         const original = await repository.findByIdempotencyKey(idempotencyKey);
@@ -61,16 +44,16 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
     options,
   );
 
-  server.handle(routes.get, ({ id }) => repository.get(id), options);
+  server.handle(ordersGet, ({ id }) => repository.get(id), options);
 
   server.handle(
-    routes.listByUser,
+    ordersListByUser,
     ({ userId, limit, cursor }) => repository.listByUser(userId, { limit, cursor }),
     options,
   );
 
   server.handle(
-    routes.cancel,
+    ordersCancel,
     async ({ id }) => {
       const order = await repository.cancel(id);
       logger.info({ orderId: id }, 'order cancelled');

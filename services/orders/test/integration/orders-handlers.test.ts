@@ -1,9 +1,9 @@
 import { ordersCancel, ordersCreate, ordersGet, ordersListByUser, usersGet, type User } from '@warren/contracts';
-import { defineRoute, RpcClient, RpcError, RpcRemoteError, RpcServer } from '@warren/rpc';
+import { IDEMPOTENCY_KEY_HEADER, RpcClient, RpcError, RpcRemoteError, RpcServer } from '@warren/rpc';
 import { type Pool } from 'pg';
 import { OrdersRepository } from '../../src/db/orders-repository';
-import { registerOrdersHandlers, type OrdersRoutes } from '../../src/handlers/orders-handlers';
-import { UsersDirectory, type UsersGetRoute } from '../../src/users-directory';
+import { registerOrdersHandlers } from '../../src/handlers/orders-handlers';
+import { UsersDirectory } from '../../src/users-directory';
 import { AMQP_URL, deleteRouteQueues, migratedPool, randomUuid, silentLogger, uniqueName } from './support';
 
 jest.setTimeout(30_000);
@@ -16,20 +16,26 @@ const items = [
 ];
 const expectedTotal = 2 * 1250 + 3 * 99;
 
+const routes = { create: ordersCreate, get: ordersGet, listByUser: ordersListByUser, cancel: ordersCancel };
+
+/** Queues of a test's own (`test1a2b….orders.create`): no real worker takes its messages, it meets no real one. */
+const uniqueQueuePrefix = () => `${uniqueName('test')}.`;
+
 /**
- * A stand-in for the users service: a real RpcServer on the real broker, serving
- * users.get's schemas under a unique route name, so no real users worker is involved.
+ * A stand-in for the users service: a real RpcServer on the real broker, serving users.get on the queue of the
+ * prefix given, so no real users worker is involved.
  */
-async function startFakeUsers(options: { delayMs?: number } = {}) {
-  const route: UsersGetRoute = defineRoute(`${uniqueName('test.users')}.get`, {
-    request: usersGet.request,
-    reply: usersGet.reply,
-  });
+async function startFakeUsers(queuePrefix: string, options: { delayMs?: number } = {}) {
   const known = new Set<string>();
-  const calls: { id: string; requestId: unknown; deadline: number | undefined; receivedAt: number }[] = [];
-  const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('orders-test-fake-users') });
-  server.handle(route, async ({ id }, context): Promise<User> => {
-    calls.push({ id, requestId: context.headers['x-request-id'], deadline: context.deadline, receivedAt: Date.now() });
+  const calls: {
+    id: string;
+    idempotencyKey: string | undefined;
+    deadline: number | undefined;
+    receivedAt: number;
+  }[] = [];
+  const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('orders-test-fake-users'), queuePrefix });
+  server.handle(usersGet, async ({ id }, context): Promise<User> => {
+    calls.push({ id, idempotencyKey: context.idempotencyKey, deadline: context.deadline, receivedAt: Date.now() });
     if (options.delayMs) await sleep(options.delayMs);
     if (!known.has(id)) throw new RpcError('not_found', `user ${id} not found`);
     const now = new Date().toISOString();
@@ -37,7 +43,6 @@ async function startFakeUsers(options: { delayMs?: number } = {}) {
   });
   await server.start();
   return {
-    route,
     calls,
     addUser(): string {
       const id = randomUuid();
@@ -49,45 +54,40 @@ async function startFakeUsers(options: { delayMs?: number } = {}) {
     },
     async stop() {
       await server.close();
-      await deleteRouteQueues([route.name]);
+      await deleteRouteQueues([`${queuePrefix}${usersGet.name}`]);
     },
   };
 }
 
-/** The orders routes' schemas under unique names, so no real orders worker takes the test's messages. */
-function uniqueOrdersRoutes(): OrdersRoutes {
-  const prefix = uniqueName('test.orders');
-  return {
-    create: defineRoute(`${prefix}.create`, { request: ordersCreate.request, reply: ordersCreate.reply }),
-    get: defineRoute(`${prefix}.get`, { request: ordersGet.request, reply: ordersGet.reply }),
-    listByUser: defineRoute(`${prefix}.listByUser`, {
-      request: ordersListByUser.request,
-      reply: ordersListByUser.reply,
-    }),
-    cancel: defineRoute(`${prefix}.cancel`, { request: ordersCancel.request, reply: ordersCancel.reply }),
-  };
-}
-
-/** The orders handlers on a real RpcServer, with their own RpcClient for users.get, on unique route names. */
-async function startOrdersWorker(pool: Pool, usersRoute: UsersGetRoute, rpcTimeoutMs = 2000) {
-  const routes = uniqueOrdersRoutes();
-  const client = new RpcClient({ url: AMQP_URL, connectionName: uniqueName('orders-test-client') });
-  const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('orders-test-server') });
+/**
+ * The orders handlers on a real RpcServer, with their own RpcClient for users.get, and a caller: all on the queues
+ * of `queuePrefix`.
+ */
+async function startOrdersWorker(pool: Pool, queuePrefix: string, rpcTimeoutMs = 2000) {
+  const client = new RpcClient({ url: AMQP_URL, connectionName: uniqueName('orders-test-client'), queuePrefix });
+  const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('orders-test-server'), queuePrefix });
+  const caller = new RpcClient({
+    url: AMQP_URL,
+    connectionName: uniqueName('orders-test-caller'),
+    defaultTimeoutMs: 5000,
+    queuePrefix,
+  });
   registerOrdersHandlers(server, {
     repository: new OrdersRepository(pool),
-    users: new UsersDirectory({ client, timeoutMs: rpcTimeoutMs, route: usersRoute }),
+    users: new UsersDirectory({ client, timeoutMs: rpcTimeoutMs }),
     logger: silentLogger,
     concurrency: 8,
-    routes,
   });
   await client.start();
   await server.start();
+  await caller.start();
   return {
-    routes,
+    caller,
     async stop() {
+      await caller.close();
       await server.close();
       await client.close();
-      await deleteRouteQueues(Object.values(routes).map((route) => route.name));
+      await deleteRouteQueues(Object.values(routes).map((route) => `${queuePrefix}${route.name}`));
     },
   };
 }
@@ -97,20 +97,17 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
   let caller: RpcClient;
   let users: Awaited<ReturnType<typeof startFakeUsers>>;
   let worker: Awaited<ReturnType<typeof startOrdersWorker>>;
-  let routes: OrdersRoutes;
 
   beforeAll(async () => {
     pool = await migratedPool();
-    caller = new RpcClient({ url: AMQP_URL, connectionName: uniqueName('orders-test-caller'), defaultTimeoutMs: 5000 });
-    await caller.start();
-    users = await startFakeUsers();
-    worker = await startOrdersWorker(pool, users.route);
-    routes = worker.routes;
+    const queuePrefix = uniqueQueuePrefix();
+    users = await startFakeUsers(queuePrefix);
+    worker = await startOrdersWorker(pool, queuePrefix);
+    caller = worker.caller;
   });
   afterAll(async () => {
     await worker?.stop();
     await users?.stop();
-    await caller?.close();
     await pool?.end();
   });
 
@@ -143,16 +140,17 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
     await expect(caller.call(routes.listByUser, { userId })).resolves.toEqual({ items: [], nextCursor: null });
   });
 
-  it('passes the request id and what is left of the deadline on to users.get', async () => {
+  it('passes the idempotency key and what is left of the deadline on to users.get', async () => {
     const userId = users.addUser();
     const sentAt = Date.now();
+    const idempotencyKey = `test-${randomUuid()}`;
     await caller.call(
       routes.create,
       { userId, items, currency: 'EUR' },
-      { timeoutMs: 1500, headers: { 'x-request-id': 'req-orders-7' } },
+      { timeoutMs: 1500, parent: { idempotencyKey } },
     );
     const call = users.calls.find((recorded) => recorded.id === userId);
-    expect(call?.requestId).toBe('req-orders-7');
+    expect(call?.idempotencyKey).toBe(idempotencyKey);
     // The caller's 1.5 s, not the 2 s cap: the nested call never outlives its caller.
     expect(call?.deadline).toBeDefined();
     expect(call!.deadline!).toBeLessThanOrEqual(sentAt + 1500 + 50);
@@ -194,7 +192,7 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
 
   it('creates once per x-idempotency-key: a retry returns the same order without asking users again', async () => {
     const userId = users.addUser();
-    const headers = { 'x-idempotency-key': `test-${randomUuid()}` };
+    const headers = { [IDEMPOTENCY_KEY_HEADER]: `test-${randomUuid()}` };
     const first = await caller.call(routes.create, { userId, items, currency: 'EUR' }, { headers });
     users.forget(userId);
     const retry = await caller.call(routes.create, { userId, items, currency: 'EUR' }, { headers });
@@ -203,15 +201,11 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
   });
 
   it('answers unavailable at once, without waiting for a timeout, when no users worker is there', async () => {
-    const absentUsers: UsersGetRoute = defineRoute(`${uniqueName('test.absentUsers')}.get`, {
-      request: usersGet.request,
-      reply: usersGet.reply,
-    });
-    const lonely = await startOrdersWorker(pool, absentUsers);
+    const lonely = await startOrdersWorker(pool, uniqueQueuePrefix());
     try {
       const started = Date.now();
-      const error = await caller
-        .call(lonely.routes.create, { userId: randomUuid(), items, currency: 'EUR' }, { timeoutMs: 10_000 })
+      const error = await lonely.caller
+        .call(routes.create, { userId: randomUuid(), items, currency: 'EUR' }, { timeoutMs: 10_000 })
         .catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'unavailable', retriable: true });
       expect((error as Error).message).toContain('no_route');
@@ -222,12 +216,13 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
   });
 
   it('answers unavailable when the users service does not reply within RPC_TIMEOUT_MS', async () => {
-    const slowUsers = await startFakeUsers({ delayMs: 1000 });
-    const impatient = await startOrdersWorker(pool, slowUsers.route, 200);
+    const queuePrefix = uniqueQueuePrefix();
+    const slowUsers = await startFakeUsers(queuePrefix, { delayMs: 1000 });
+    const impatient = await startOrdersWorker(pool, queuePrefix, 200);
     try {
       const started = Date.now();
-      const error = await caller
-        .call(impatient.routes.create, { userId: slowUsers.addUser(), items, currency: 'EUR' }, { timeoutMs: 5000 })
+      const error = await impatient.caller
+        .call(routes.create, { userId: slowUsers.addUser(), items, currency: 'EUR' }, { timeoutMs: 5000 })
         .catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'unavailable', retriable: true });
       expect((error as Error).message).toContain('deadline_exceeded');

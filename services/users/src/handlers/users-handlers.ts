@@ -1,29 +1,26 @@
 import { usersCreate, usersGet, usersList, usersUpdate } from '@warren/contracts';
-import type { HandleOptions, RpcServer } from '@warren/rpc';
+import type { RpcServer } from '@warren/rpc';
 import type { UsersRepository } from '../db/users-repository';
-import { idempotencyKeyFrom } from '@warren/service-kit';
 
 export interface UsersHandlersDependencies {
-  usersRepository: UsersRepository;
+  repository: UsersRepository;
+  /** Messages each route handles at once (RPC_CONCURRENCY). */
+  concurrency: number;
 }
 
 /**
  * Serves the users.* routes. Requests arrive already validated against the
  * contracts' schemas; failures are the repository's typed RpcErrors.
  */
-export function registerUsersHandlers(
-  server: RpcServer,
-  { usersRepository }: UsersHandlersDependencies,
-  options: HandleOptions = {},
-): void {
+export function registerUsersHandlers(server: RpcServer, { repository, concurrency }: UsersHandlersDependencies): void {
+  const options = { concurrency };
   server
     .handle(
       usersCreate,
-      async ({ name, email }, context) =>
-        usersRepository.create({ name, email }, { idempotencyKey: idempotencyKeyFrom(context.headers) }),
+      ({ name, email }, context) => repository.create({ name, email }, context.idempotencyKey),
       options,
     )
-    .handle(usersGet, async ({ id }) => usersRepository.get(id), options)
-    .handle(usersList, async ({ limit, cursor }) => usersRepository.list({ limit, cursor }), options)
-    .handle(usersUpdate, async ({ id, name, email }) => usersRepository.update(id, { name, email }), options);
+    .handle(usersGet, ({ id }) => repository.get(id), options)
+    .handle(usersList, ({ limit, cursor }) => repository.list({ limit, cursor }), options)
+    .handle(usersUpdate, ({ id, name, email }) => repository.update(id, { name, email }), options);
 }

@@ -1,64 +1,26 @@
 import { usersCreate, usersGet, usersList, usersUpdate, type User } from '@warren/contracts';
-import {
-  defineRoute,
-  RpcClient,
-  RpcRemoteError,
-  RpcServer,
-  type HandleOptions,
-  type RouteDefinition,
-  type RouteHandler,
-  type RpcServerOptions,
-} from '@warren/rpc';
+import { IDEMPOTENCY_KEY_HEADER, RpcClient, RpcRemoteError, RpcServer, type RouteDefinition } from '@warren/rpc';
 import { createMetricsRegistry, createPool, encodeCursor } from '@warren/service-kit';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { createUsersRepository } from '../../src/db/users-repository';
+import { UsersRepository } from '../../src/db/users-repository';
 import { registerUsersHandlers } from '../../src/handlers/users-handlers';
-import { RPC_HEADERS } from '@warren/contracts';
 import { config, deleteRouteQueues, migrate, randomHex, silentLogger, uniqueEmail } from './support';
 
 jest.setTimeout(30_000);
 
 /*
  * Another users worker (a developer's, or an end-to-end test's) may be consuming the real users.*
- * queues while this runs. So the handlers are served, unchanged, on private copies of the routes:
- * same schemas, names prefixed with a random segment (`test1a2b3c4d5e.users.get`), and this
- * test's client calls those names. The server below renames every route it is asked to handle.
+ * queues while this runs. So the handlers are served, unchanged, on queues of their own: the server
+ * and this test's client share a random queue prefix (`test1a2b3c4d5e.users.get`).
  */
-const prefix = `test${randomHex()}`;
-
-function renamed<Route extends RouteDefinition>(route: Route): Route {
-  return defineRoute(`${prefix}.${route.name}`, { request: route.request, reply: route.reply }) as Route;
-}
-
-class PrivateRoutesRpcServer extends RpcServer {
-  readonly routeNames: string[] = [];
-
-  constructor(options: RpcServerOptions) {
-    super(options);
-  }
-
-  override handle<Route extends RouteDefinition>(
-    route: Route,
-    handler: RouteHandler<Route>,
-    options?: HandleOptions,
-  ): this {
-    const privateRoute = renamed(route);
-    this.routeNames.push(privateRoute.name);
-    return super.handle(privateRoute, handler, options);
-  }
-}
-
-const routes = {
-  create: renamed(usersCreate),
-  get: renamed(usersGet),
-  list: renamed(usersList),
-  update: renamed(usersUpdate),
-};
+const queuePrefix = `test${randomHex()}.`;
+const routes = { create: usersCreate, get: usersGet, list: usersList, update: usersUpdate };
+const queueNames = Object.values(routes).map((route) => `${queuePrefix}${route.name}`);
 
 describe('users handlers over a real broker', () => {
   let pool: Pool;
-  let server: PrivateRoutesRpcServer;
+  let server: RpcServer;
   let client: RpcClient;
 
   beforeAll(async () => {
@@ -75,17 +37,19 @@ describe('users handlers over a real broker', () => {
       registry,
       silentLogger,
     );
-    server = new PrivateRoutesRpcServer({
+    server = new RpcServer({
       url: config.amqpUrl,
-      connectionName: `users-test-${prefix}-server`,
+      connectionName: `users-test-${queuePrefix}server`,
+      queuePrefix,
       registry,
       logger: silentLogger,
     });
-    registerUsersHandlers(server, { usersRepository: createUsersRepository(pool) }, { concurrency: 8 });
+    registerUsersHandlers(server, { repository: new UsersRepository(pool), concurrency: 8 });
     await server.start();
     client = new RpcClient({
       url: config.amqpUrl,
-      connectionName: `users-test-${prefix}-client`,
+      connectionName: `users-test-${queuePrefix}client`,
+      queuePrefix,
       registry,
       logger: silentLogger,
       defaultTimeoutMs: 5000,
@@ -97,16 +61,15 @@ describe('users handlers over a real broker', () => {
     await client?.close();
     await server?.close();
     await pool?.end();
-    if (server) await deleteRouteQueues(server.routeNames);
+    if (server) await deleteRouteQueues(queueNames);
   });
 
-  it('serves all four routes, on the private names only', () => {
+  it('serves all four routes, on the prefixed queues', async () => {
     expect(server.isConsuming).toBe(true);
-    expect([...server.routeNames].sort()).toEqual(
-      Object.values(routes)
-        .map((route) => route.name)
-        .sort(),
-    );
+    // routeStatus asks for the client's prefixed queue: each has this test's server as its consumer.
+    for (const route of Object.values(routes)) {
+      expect(await client.routeStatus(route.name)).toMatchObject({ exists: true, consumers: 1 });
+    }
   });
 
   it('round-trips create, get, update and list', async () => {
@@ -195,7 +158,7 @@ describe('users handlers over a real broker', () => {
 
   it('creates once per x-idempotency-key header', async () => {
     const key = `handler-${randomHex(8)}`;
-    const headers = { [RPC_HEADERS.idempotencyKey]: key };
+    const headers = { [IDEMPOTENCY_KEY_HEADER]: key };
     const email = uniqueEmail('Idem');
     const results = await Promise.all(
       Array.from({ length: 4 }, () => client.call(routes.create, { name: 'Idem', email }, { headers })),
@@ -207,7 +170,7 @@ describe('users handlers over a real broker', () => {
     // Without the header, the same body is a new command, and the email is taken by then.
     await expect(client.call(routes.create, { name: 'Idem', email })).rejects.toMatchObject({ code: 'conflict' });
 
-    const tooLong = { [RPC_HEADERS.idempotencyKey]: 'k'.repeat(256) };
+    const tooLong = { [IDEMPOTENCY_KEY_HEADER]: 'k'.repeat(256) };
     await expect(
       client.call(routes.create, { name: 'Long', email: uniqueEmail() }, { headers: tooLong }),
     ).rejects.toMatchObject({ code: 'invalid_argument' });

@@ -3,7 +3,7 @@ import { RpcError } from '@warren/rpc';
 import { createMetricsRegistry, createPool, encodeCursor } from '@warren/service-kit';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { createUsersRepository, type UsersRepository } from '../../src/db/users-repository';
+import { UsersRepository } from '../../src/db/users-repository';
 import { EmailTakenError, UserNotFoundError } from '../../src/errors';
 import { config, migrate, randomHex, silentLogger, uniqueEmail } from './support';
 
@@ -24,7 +24,7 @@ describe('users repository against PostgreSQL', () => {
   beforeAll(async () => {
     await migrate();
     pool = poolFor(config.databaseUrl);
-    users = createUsersRepository(pool);
+    users = new UsersRepository(pool);
   });
   afterAll(async () => {
     await pool.end();
@@ -149,11 +149,11 @@ describe('users repository against PostgreSQL', () => {
     it('returns the user created the first time for a repeated key, without a second row', async () => {
       const key = `key-${randomHex(8)}`;
       const email = uniqueEmail('Once');
-      const first = await users.create({ name: 'Once', email }, { idempotencyKey: key });
-      const second = await users.create({ name: 'Once', email }, { idempotencyKey: key });
+      const first = await users.create({ name: 'Once', email }, key);
+      const second = await users.create({ name: 'Once', email }, key);
       expect(second).toEqual(first);
       // The key decides: a repeat carrying a different body still gets the first user back.
-      const third = await users.create({ name: 'Changed', email: uniqueEmail('Changed') }, { idempotencyKey: key });
+      const third = await users.create({ name: 'Changed', email: uniqueEmail('Changed') }, key);
       expect(third).toEqual(first);
       expect(await rowsWithEmail(email)).toBe(1);
       expect(await processedCommands(key)).toBe(1);
@@ -168,7 +168,7 @@ describe('users repository against PostgreSQL', () => {
         const key = `race-${randomHex(8)}`;
         const email = uniqueEmail('Race');
         const results = await Promise.all(
-          Array.from({ length: racers }, () => users.create({ name: 'Racer', email }, { idempotencyKey: key })),
+          Array.from({ length: racers }, () => users.create({ name: 'Racer', email }, key)),
         );
         expect(new Set(results.map((user) => user.id)).size).toBe(1);
         for (const user of results) expect(user).toEqual(results[0]);
@@ -181,30 +181,30 @@ describe('users repository against PostgreSQL', () => {
       const email = uniqueEmail('Taken');
       await users.create({ name: 'First', email });
       const key = `taken-${randomHex(8)}`;
-      await expect(
-        users.create({ name: 'Second', email: email.toLowerCase() }, { idempotencyKey: key }),
-      ).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(users.create({ name: 'Second', email: email.toLowerCase() }, key)).rejects.toBeInstanceOf(
+        EmailTakenError,
+      );
       expect(await processedCommands(key)).toBe(0);
     });
 
     it('keeps different keys apart', async () => {
-      const a = await users.create({ name: 'A', email: uniqueEmail('A') }, { idempotencyKey: `a-${randomHex(8)}` });
-      const b = await users.create({ name: 'B', email: uniqueEmail('B') }, { idempotencyKey: `b-${randomHex(8)}` });
+      const a = await users.create({ name: 'A', email: uniqueEmail('A') }, `a-${randomHex(8)}`);
+      const b = await users.create({ name: 'B', email: uniqueEmail('B') }, `b-${randomHex(8)}`);
       expect(a.id).not.toBe(b.id);
     });
   });
 
   it('fails fast with a retriable unavailable error when the database cannot be reached', async () => {
     const deadPool = poolFor('postgres://warren:warren@127.0.0.1:1/warren_users', 2);
-    const unreachable = createUsersRepository(deadPool);
+    const unreachable = new UsersRepository(deadPool);
     try {
       const startedAt = Date.now();
       const failure = await unreachable.get(uuidv7()).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(RpcError);
       expect(failure).toMatchObject({ code: 'unavailable', retriable: true });
-      await expect(
-        unreachable.create({ name: 'x', email: uniqueEmail() }, { idempotencyKey: randomHex() }),
-      ).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(unreachable.create({ name: 'x', email: uniqueEmail() }, randomHex())).rejects.toMatchObject({
+        code: 'unavailable',
+      });
       expect(Date.now() - startedAt).toBeLessThan(5000);
     } finally {
       await deadPool.end();

@@ -1,14 +1,12 @@
 /**
- * The benchmark's own child processes (load generator, floor HTTP server,
- * floor worker) are this same program forked with --role=<name>. The parent
- * drives each one with calls over the IPC channel: `start` with its settings
- * first, then whatever the role offers, then `shutdown`.
+ * A benchmark's own child processes (echo servers, load generator, floor
+ * HTTP server, floor worker) are the same program forked with --role=<name>,
+ * so that none shares an event loop with another. The parent drives each one
+ * with calls over the IPC channel: `start` with its settings first, then
+ * whatever the role offers, then `shutdown`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { withTimeout } from '../rpc-bench/ipc';
-
-export type ChildRole = 'generator' | 'floor-http' | 'floor-worker';
-export const CHILD_ROLES: readonly ChildRole[] = ['generator', 'floor-http', 'floor-worker'];
+import { withTimeout } from './timeout';
 
 type ParentMessage = { type: 'call'; id: number; kind: string; payload: unknown } | { type: 'shutdown' };
 type ChildMessage =
@@ -24,7 +22,7 @@ export class RoleProcess {
   private stopping = false;
 
   private constructor(
-    readonly role: ChildRole,
+    readonly role: string,
     private readonly child: ChildProcess,
   ) {
     this.failed = new Promise<never>((_, reject) => {
@@ -49,7 +47,7 @@ export class RoleProcess {
   /** Forks `scriptPath` in `role` and resolves once its `start` call has answered. */
   static async start<Info>(
     scriptPath: string,
-    role: ChildRole,
+    role: string,
     settings: unknown,
     timeoutMs: number,
   ): Promise<{ process: RoleProcess; info: Info }> {
