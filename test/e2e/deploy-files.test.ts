@@ -148,6 +148,26 @@ describe('GitHub workflows', () => {
     }
   });
 
+  it("run a short benchmark on CI's backing services: its table in the job summary, failing on errors only", () => {
+    const workflow = yamlFile('.github/workflows/bench.yml');
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'schedule', 'workflow_dispatch']);
+    expect(workflow.on.pull_request.paths).toEqual(expect.arrayContaining(['packages/**', 'services/**']));
+    const job = workflow.jobs['full-path'];
+    // The same servers as the integration and end-to-end tests.
+    expect(job.services).toEqual(yamlFile('.github/workflows/ci.yml').jobs['integration-e2e'].services);
+    const steps = job.steps as any[];
+    const bench = steps.find((step) => String(step.run ?? '').startsWith('npm run bench'));
+    expect(bench.run).toContain('--markdown');
+    expect(bench.run).toContain('--json');
+    expect(bench.run).toContain('"$GITHUB_STEP_SUMMARY"');
+    // Short: a few seconds per cell.
+    expect(Number(workflow.on.workflow_dispatch.inputs.seconds.default)).toBeLessThanOrEqual(5);
+    expect(bench.env.BENCH_SECONDS).toContain(`'${workflow.on.workflow_dispatch.inputs.seconds.default}'`);
+    // No threshold on figures: only a wrong answer (errors in the JSON line) fails the job.
+    const checks = steps.filter((step) => String(step.run ?? '').startsWith('jq '));
+    expect(checks.map((step) => step.run)).toEqual([expect.stringContaining('.floor.errors + .warren.errors')]);
+  });
+
   it('release every service image', () => {
     const release = yamlFile('.github/workflows/release.yml');
     expect([...release.jobs.images.strategy.matrix.service].sort()).toEqual([...SERVICES].sort());

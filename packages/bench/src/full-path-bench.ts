@@ -1,15 +1,17 @@
 /**
  * Benchmark program (not a test): the whole request/reply path — HTTP
- * gateway, RPC over RabbitMQ, users worker, PostgreSQL — against a floor on
- * the same machine, broker and database (node:http + bare amqplib + pg), at
- * concurrency 1, 16 and 64; or, with --soak, the gateway's memory under a
- * constant load; or, with --stress, overload and load shedding. It prints
- * tables, the targets with met / not met, and with --json one last JSON line.
+ * gateway, RPC over RabbitMQ, users worker (and for POST /v1/orders the
+ * orders worker, which asks the users worker over RPC), PostgreSQL — against
+ * a floor on the same machine, broker and database (node:http + bare amqplib
+ * + pg), at concurrency 1, 16 and 64; or, with --soak, the gateway's memory
+ * under a constant load; or, with --stress, overload and load shedding. It
+ * prints tables (with --markdown, the default run's as GitHub markdown), the
+ * targets with met / not met, and with --json one last JSON line.
  *
- *   npm run bench -- [--seconds N] [--rounds N] [--json] [--soak | --stress] [--help]
+ *   npm run bench -- [--seconds N] [--rounds N] [--routes LIST] [--json] [--markdown] [--soak | --stress] [--help]
  *
  * The same file runs as several processes: the orchestrator (default role),
- * which starts everything and reports, and the load generator and the two
+ * which starts everything and reports, and the load generator and the three
  * floor processes it forks (--role=...), so none shares an event loop with
  * another. Exit status: 0 whether or not targets are met, 1 on a failure, 2
  * on a bad command line.
@@ -20,7 +22,7 @@ import { serveRole, type RoleHandlers } from './core/roles';
 import { comparisonRows, comparisonSlicing, runComparison } from './full-path/compare';
 import { USAGE, parseCommandLine, type ChildRole, type FullPathConfig } from './full-path/config';
 import { withEnvironment } from './full-path/environment';
-import { floorHttpRole, floorWorkerRole } from './full-path/floor';
+import { floorHttpRole, floorOrdersWorkerRole, floorWorkerRole } from './full-path/floor';
 import { generatorRole } from './full-path/generator';
 import { evaluateComparison, formatComparison } from './full-path/report';
 import { formatSoak, runSoak } from './full-path/soak';
@@ -30,13 +32,21 @@ const ROLES: Record<ChildRole, () => RoleHandlers> = {
   generator: generatorRole,
   'floor-http': floorHttpRole,
   'floor-worker': floorWorkerRole,
+  'floor-orders-worker': floorOrdersWorkerRole,
 };
 
 const progress = progressTo('full-path-bench');
 
 /** The settings for the JSON line, without the connection URLs (they carry credentials). */
 function publicSettings(config: FullPathConfig) {
-  const { amqpUrl: _amqp, managementUrl: _management, databaseUrl: _database, redisUrl: _redis, ...settings } = config;
+  const {
+    amqpUrl: _amqp,
+    managementUrl: _management,
+    databaseUrl: _database,
+    ordersDatabaseUrl: _ordersDatabase,
+    redisUrl: _redis,
+    ...settings
+  } = config;
   return { ...settings, node: process.version };
 }
 

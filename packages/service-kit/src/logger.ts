@@ -8,7 +8,11 @@ export interface LoggerOptions {
   level: string;
   /** Human-readable output for local development; JSON everywhere else. */
   pretty: boolean;
-  /** Where JSON lines go (default stdout); ignored when `pretty`. */
+  /**
+   * Where JSON lines go; ignored when `pretty`. Default: stdout, written asynchronously — lines logged while a write
+   * is in progress go out together in the next one, instead of a write (a system call) per line; what is still
+   * buffered is written synchronously when the process exits (pino's exit hook).
+   */
   destination?: DestinationStream;
 }
 
@@ -26,7 +30,7 @@ export const REDACTED_PATHS = [
   'config.redisUrl',
 ];
 
-/** Marks a logger whose own bindings already name the request (pino-http's per-request child logger). */
+/** Marks a logger whose own bindings already name the request (a child logger bound to a `requestId`). */
 const BINDS_REQUEST_ID = Symbol('warren.bindsRequestId');
 type MaybeMarked = { [BINDS_REQUEST_ID]?: boolean };
 
@@ -56,5 +60,6 @@ export function createLogger(options: LoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
     transport: pretty,
   };
-  return pretty || !options.destination ? pino(settings) : pino(settings, options.destination);
+  if (pretty) return pino(settings);
+  return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }

@@ -1,19 +1,19 @@
 import { INSTRUMENTATIONS, instrumentationConfig, isOpsRequest, redisStatement } from './instrumentations';
 
 describe('which instrumentations run', () => {
-  it('enables exactly http, express, pg, ioredis and pino', () => {
+  it('enables exactly http, pg, ioredis and pino', () => {
     const enabled = Object.entries(INSTRUMENTATIONS)
       .filter(([, on]) => on)
       .map(([name]) => name.replace('@opentelemetry/instrumentation-', ''));
-    expect(enabled.sort()).toEqual(['express', 'http', 'ioredis', 'pg', 'pino']);
+    expect(enabled.sort()).toEqual(['http', 'ioredis', 'pg', 'pino']);
   });
 
-  it('switches every instrumentation explicitly, amqplib, fs, dns and net off', () => {
+  it('switches every instrumentation explicitly, amqplib, express, fs, dns and net off', () => {
     const config = instrumentationConfig();
     for (const [name, enabled] of Object.entries(INSTRUMENTATIONS)) {
       expect(config[name as keyof typeof config]?.enabled).toBe(enabled);
     }
-    for (const off of ['amqplib', 'fs', 'dns', 'net']) {
+    for (const off of ['amqplib', 'express', 'fs', 'dns', 'net']) {
       expect(config[`@opentelemetry/instrumentation-${off}` as keyof typeof config]?.enabled).toBe(false);
     }
   });

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { ExpressLayerType } from '@opentelemetry/instrumentation-express';
 
 type InstrumentationName = keyof InstrumentationConfigMap;
 
@@ -14,7 +13,11 @@ type InstrumentationName = keyof InstrumentationConfigMap;
 export const INSTRUMENTATIONS: Readonly<Record<InstrumentationName, boolean>> = {
   // What Warren uses and wants spans (or log correlation) for.
   '@opentelemetry/instrumentation-http': true,
-  '@opentelemetry/instrumentation-express': true,
+  // OFF: its spans ("router - /v1", "request handler - /v1/users") end at once or repeat the server span, and it
+  // wraps every layer of every request to make them. The one thing of use it gave, the route template on the
+  // server span (http.route, and the span's name "POST /v1/orders"), the gateway sets itself from its route table
+  // (setHttpRoute).
+  '@opentelemetry/instrumentation-express': false,
   '@opentelemetry/instrumentation-pg': true,
   '@opentelemetry/instrumentation-ioredis': true,
   '@opentelemetry/instrumentation-pino': true,
@@ -110,20 +113,15 @@ export function instrumentationConfig(): InstrumentationConfigMap {
       // Only calls made while handling something; never a trace of its own for a stray request.
       requireParentforOutgoingSpans: true,
     },
-    '@opentelemetry/instrumentation-express': {
-      enabled: true,
-      // No span per middleware: most are anonymous closures ("middleware - <anonymous>"), a dozen per request,
-      // saying little; the Redis calls of the rate limiter and the idempotency check still show, under the
-      // request's span. Router layers stay: the instrumentation builds http.route (the server span's name,
-      // "POST /v1/orders") from them, and their spans end at once.
-      ignoreLayersType: [ExpressLayerType.MIDDLEWARE],
-    },
     '@opentelemetry/instrumentation-pg': {
       enabled: true,
       // Readiness checks and migrations run outside any request: no root traces for them.
       requireParentSpan: true,
       // The statement is recorded, its parameter values (user data) are not.
       enhancedDatabaseReporting: false,
+      // No `pg-pool.connect` span beside every `pg.query` span: a third of a worker's spans, each serialized and
+      // exported, for what the gap before the query span already shows (a wait for a pooled connection).
+      ignoreConnectSpans: true,
     },
     '@opentelemetry/instrumentation-ioredis': {
       enabled: true,

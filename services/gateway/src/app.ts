@@ -1,16 +1,14 @@
-import type { ServerResponse } from 'node:http';
 import type { Logger } from '@warren/service-kit';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { stdSerializers } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { Registry } from 'prom-client';
 import { UserCache } from './cache/user-cache';
 import type { GatewayConfig } from './config';
 import { problemErrorHandler } from './errors/error-mapping';
 import { RouteNotFoundError } from './errors/http-errors';
 import { createReadinessProbe, healthz, readyz } from './health';
+import { accessLog } from './middleware/access-log';
 import { idempotency } from './middleware/idempotency';
 import { metricsMiddleware, registerRedisGauge } from './middleware/metrics';
 import { createRateLimiter } from './middleware/rate-limit';
@@ -51,8 +49,6 @@ export interface AppDependencies {
   readinessCacheMs?: number;
 }
 
-const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-
 /** Builds the gateway's express app from its dependencies; it does not listen. */
 export function createApp(deps: AppDependencies): Express {
   const { config, redis, registry, logger } = deps;
@@ -92,28 +88,7 @@ export function createApp(deps: AppDependencies): Express {
     deps.rpc.assertCapacity();
     next();
   });
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => req.id,
-      // The per-request logger is bound to `requestId`, the name every service's log lines use.
-      customAttributeKeys: { reqId: 'requestId' },
-      // 503/504 are a dependency's state, already logged as warnings; only a 500 is a bug.
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode === 500 ? 'error' : res.statusCode >= 500 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => OPS_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
-      quietReqLogger: true,
-      // The access log line has the request as pino-http logs it (method, url, headers with credentials
-      // redacted, remote address) and the response's status code. Not the response's headers: the same
-      // static set on every response (helmet's), they were a kilobyte of every line to serialize and redact.
-      wrapSerializers: false,
-      serializers: {
-        req: stdSerializers.req,
-        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-        err: stdSerializers.err,
-      },
-    }),
-  );
+  app.use(accessLog(logger));
 
   // Operations endpoints: never rate limited.
   const readiness = createReadinessProbe({
@@ -161,6 +136,6 @@ export function createApp(deps: AppDependencies): Express {
   );
 
   app.use((req, _res, next) => next(new RouteNotFoundError(req.method, req.path)));
-  app.use(problemErrorHandler());
+  app.use(problemErrorHandler(logger));
   return app;
 }

@@ -1,4 +1,4 @@
-/** The pieces every printed report is made of: tables, targets, the rounds note, the generator warning. */
+/** The pieces every printed report is made of: tables (text or markdown), targets, the rounds note, the generator warning. */
 
 /** A target of the spec or the issue, as printed: `  description: value -> met`. */
 export interface TargetResult {
@@ -15,6 +15,13 @@ export function formatTable(header: readonly string[], body: readonly (readonly 
   const render = (cells: readonly string[]) =>
     cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
   return [render(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...body.map(render)];
+}
+
+/** A GitHub markdown table: the first column left-aligned, the others right-aligned as in formatTable. */
+export function formatMarkdownTable(header: readonly string[], body: readonly (readonly string[])[]): string[] {
+  const render = (cells: readonly string[]) => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
+  const rule = `| ${header.map((_, column) => (column === 0 ? ':--' : '--:')).join(' | ')} |`;
+  return [render(header), rule, ...body.map(render)];
 }
 
 export function formatTargets(targets: readonly TargetResult[]): string[] {

@@ -1,6 +1,7 @@
 /**
- * The default run: the full path against the floor, POST then GET at each
- * concurrency, in the alternating order of ../core/schedule.ts.
+ * The default run: the full path against the floor, POST and GET /v1/users
+ * then POST /v1/orders at each concurrency (the rows --routes names), in the
+ * alternating order of ../core/schedule.ts.
  */
 import type { Progress } from '../core/program';
 import { alternatingSchedule, runAlternatingSlices, slicing, type Implementation, type Step } from '../core/schedule';
@@ -9,14 +10,24 @@ import type { FullPathConfig } from './config';
 import type { BenchEnvironment, ProcessName } from './environment';
 import { CpuAccount, Measurer } from './measure';
 
-export type CellOperation = 'create' | 'get';
-export const CELL_OPERATIONS: readonly CellOperation[] = ['create', 'get'];
+/** POST /v1/users, GET /v1/users/:id, POST /v1/orders. */
+export type CellOperation = 'create' | 'get' | 'order';
 
 /** Processes that serve each implementation; the load generator and Jaeger are reported apart. */
-export const SERVER_PROCESSES: Record<Implementation, ProcessName[]> = {
+const USERS_SERVER_PROCESSES: Record<Implementation, ProcessName[]> = {
   floor: ['floorHttp', 'floorWorker'],
   warren: ['gateway', 'users'],
 };
+/** An order goes through the orders worker too, which asks the users worker (the floor's: the same). */
+const ORDERS_SERVER_PROCESSES: Record<Implementation, ProcessName[]> = {
+  floor: ['floorHttp', 'floorWorker', 'floorOrdersWorker'],
+  warren: ['gateway', 'users', 'orders'],
+};
+
+/** The processes whose CPU time counts as serving `operation` through `implementation`. */
+export function serverProcesses(operation: CellOperation, implementation: Implementation): ProcessName[] {
+  return (operation === 'order' ? ORDERS_SERVER_PROCESSES : USERS_SERVER_PROCESSES)[implementation];
+}
 
 /** One implementation's figures for one operation at one concurrency. */
 export interface CellFigures {
@@ -28,11 +39,11 @@ export interface CellFigures {
   problems: string[];
   /** CPU time over the window in percent of one core. */
   generatorCpuPercent: number;
-  /** Server processes (floor HTTP + floor worker, or gateway + users), in percent of one core. */
+  /** Server processes (floor HTTP + floor worker(s), or gateway + users (+ orders)), in percent of one core. */
   serverCpuPercent: number;
   /** Server processes' CPU time per request served: what each request costs them, whatever the rate. */
   serverCpuMicrosPerRequest: number;
-  /** Gateway / users, or floor HTTP / floor worker, separately, per request. */
+  /** Gateway / users (/ orders), or floor HTTP / floor worker (/ floor orders worker), separately, per request. */
   serverCpuMicrosPerRequestByProcess: Partial<Record<ProcessName, number>>;
   jaegerCpuPercent: number;
   machineBusyPercent: number;
@@ -56,7 +67,7 @@ export interface ComparisonRow {
   p99Ratio: number;
 }
 
-/** One operation at one concurrency. POST comes first at each concurrency: its users are read next. */
+/** One operation at one concurrency. POST /v1/users comes first at each concurrency: its users are read next. */
 interface Cell {
   concurrency: number;
   operation: CellOperation;
@@ -77,7 +88,7 @@ export async function runComparison(
 ): Promise<Measurement[]> {
   const measurer = new Measurer(environment);
   const cells = config.concurrencies.flatMap((concurrency) =>
-    CELL_OPERATIONS.map((operation): Cell => ({ concurrency, operation })),
+    config.operations.map((operation): Cell => ({ concurrency, operation })),
   );
   const measurements: Measurement[] = [];
   const steps = alternatingSchedule(
@@ -134,7 +145,7 @@ async function measureStep(step: Step<Cell>, config: FullPathConfig, measurer: M
     const summary = await measurer.window(windowName(implementation));
     const seconds = window.elapsedSeconds;
     const { account } = window;
-    const servers = SERVER_PROCESSES[implementation];
+    const servers = serverProcesses(operation, implementation);
     const serverMicros = servers.reduce((sum, name) => sum + (account.micros[name] ?? Number.NaN), 0);
     measurements.push({
       round: step.round,
@@ -163,7 +174,7 @@ async function measureStep(step: Step<Cell>, config: FullPathConfig, measurer: M
 /** One row per operation and concurrency, each figure the median over the rounds. */
 export function comparisonRows(measurements: readonly Measurement[], config: FullPathConfig): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
-  for (const operation of CELL_OPERATIONS) {
+  for (const operation of config.operations) {
     for (const concurrency of config.concurrencies) {
       const of = (implementation: Implementation) =>
         medianFigures(

@@ -2,8 +2,8 @@
  * Everything a run stands on, brought up and torn down by the orchestrating
  * process: a RabbitMQ virtual host of its own (so no other suite's workers on
  * this broker take its messages), a local Jaeger, the suite (gateway, users,
- * orders) from @warren/launcher, seeded users, the two floor processes and
- * the load generator.
+ * orders) from @warren/launcher, seeded users, the three floor processes
+ * and the load generator.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
@@ -17,19 +17,23 @@ import { CleanupStack } from '../core/cleanup';
 import type { Progress } from '../core/program';
 import { RoleProcess } from '../core/roles';
 import type { ChildRole, FullPathConfig } from './config';
-import type { FloorHttpSettings, FloorQueues, FloorWorkerSettings } from './floor';
+import type { FloorHttpSettings, FloorOrdersWorkerSettings, FloorQueues, FloorWorkerSettings } from './floor';
 import type { GeneratorSettings } from './generator';
 import { benchEmail, runEmailPattern } from './workload';
 
 /** The users worker's defaults (services/users/src/config.ts), given to it and to the floor worker alike. */
 export const USERS_PG_POOL_SIZE = 10;
 export const USERS_RPC_CONCURRENCY = 32;
+/** The orders worker's defaults (the same worker defaults, services/orders/src/config.ts), to it and its floor. */
+export const ORDERS_PG_POOL_SIZE = 10;
+export const ORDERS_RPC_CONCURRENCY = 32;
 /** High enough that the rate limit never sheds benchmark load (it still runs: one Redis call a request). */
 const RATE_LIMIT_PER_MINUTE = 100_000_000;
 const START_TIMEOUT_MS = 60_000;
 const SEED_BATCH = 5000;
 
-export type ProcessName = 'generator' | 'gateway' | 'users' | 'floorHttp' | 'floorWorker' | 'jaeger';
+export type ProcessName =
+  'generator' | 'gateway' | 'users' | 'orders' | 'floorHttp' | 'floorWorker' | 'floorOrdersWorker' | 'jaeger';
 
 export interface BenchEnvironment {
   runId: string;
@@ -100,20 +104,34 @@ export async function withEnvironment<T>(
           RPC_CONCURRENCY: String(USERS_RPC_CONCURRENCY),
           ...config.serviceEnvironment.users,
         },
-        orders: { ...config.serviceEnvironment.orders },
+        orders: {
+          DATABASE_URL: config.ordersDatabaseUrl,
+          PG_POOL_SIZE: String(ORDERS_PG_POOL_SIZE),
+          RPC_CONCURRENCY: String(ORDERS_RPC_CONCURRENCY),
+          ...config.serviceEnvironment.orders,
+        },
       },
-      serviceExecArgv: { gateway: profiling('gateway'), users: profiling('users') },
+      serviceExecArgv: { gateway: profiling('gateway'), users: profiling('users'), orders: profiling('orders') },
     });
     progress(`starting the suite (service logs: ${logPath})`);
+    // Every order of the run is placed for a user seeded for it (workload.ts), through either implementation;
+    // they are deleted once the suite has stopped, so no order still being handled escapes.
+    let seededUserIds: readonly string[] = [];
+    cleanups.defer(() => deleteRunOrders(config, seededUserIds));
     cleanups.defer(() => suite.stop());
     await suite.start();
     cleanups.defer(() => deleteRunUsers(config, runId));
 
-    progress(`seeding ${config.seedUsers} users to read`);
+    progress(`seeding ${config.seedUsers} users to read and to place orders for`);
     const seedIds = await seedUsers(config, runId, config.seedUsers);
+    seededUserIds = seedIds;
     const serversNote = await describeServers(config);
 
-    const queues: FloorQueues = { create: `bench.floorCreate${runId}`, get: `bench.floorGet${runId}` };
+    const queues: FloorQueues = {
+      create: `bench.floorCreate${runId}`,
+      get: `bench.floorGet${runId}`,
+      order: `bench.floorOrder${runId}`,
+    };
     const floorWorker = await startRole(scriptPath, 'floor-worker', cleanups, {
       amqpUrl,
       databaseUrl: config.databaseUrl,
@@ -121,6 +139,13 @@ export async function withEnvironment<T>(
       prefetch: USERS_RPC_CONCURRENCY,
       poolSize: USERS_PG_POOL_SIZE,
     } satisfies FloorWorkerSettings);
+    const floorOrdersWorker = await startRole(scriptPath, 'floor-orders-worker', cleanups, {
+      amqpUrl,
+      databaseUrl: config.ordersDatabaseUrl,
+      queues,
+      prefetch: ORDERS_RPC_CONCURRENCY,
+      poolSize: ORDERS_PG_POOL_SIZE,
+    } satisfies FloorOrdersWorkerSettings);
     const floorHttp = await startRole<{ port: number }>(scriptPath, 'floor-http', cleanups, {
       amqpUrl,
       queues,
@@ -138,11 +163,13 @@ export async function withEnvironment<T>(
     const services = () => ({
       gateway: suite.service('gateway').process.pid ?? -1,
       users: suite.service('users').process.pid ?? -1,
+      orders: suite.service('orders').process.pid ?? -1,
     });
     const failed = Promise.race([
       generator.process.failed,
       floorHttp.process.failed,
       floorWorker.process.failed,
+      floorOrdersWorker.process.failed,
       serviceExit(suite),
     ]);
     failed.catch(() => undefined);
@@ -156,6 +183,7 @@ export async function withEnvironment<T>(
         ...services(),
         floorHttp: floorHttp.process.pid,
         floorWorker: floorWorker.process.pid,
+        floorOrdersWorker: floorOrdersWorker.process.pid,
         ...(tracing.jaeger?.process.pid ? { jaeger: tracing.jaeger.process.pid } : {}),
       }),
       tracingNote: tracing.note,
@@ -173,7 +201,9 @@ export async function withEnvironment<T>(
       if (succeeded && !config.keepLogs) rmSync(logPath, { force: true });
       else progress(`service logs kept: ${logPath} (${megabytes} MB)`);
     }
-    if (config.cpuProfileDir) progress(`CPU profiles of the gateway and the users worker: ${config.cpuProfileDir}`);
+    if (config.cpuProfileDir) {
+      progress(`CPU profiles of the gateway, the users and the orders worker: ${config.cpuProfileDir}`);
+    }
   }
 }
 
@@ -191,7 +221,7 @@ async function startRole<Info = unknown>(
 /** Rejects when a service of the suite exits while the benchmark runs. */
 function serviceExit(suite: Suite): Promise<never> {
   return new Promise<never>((_, reject) => {
-    for (const name of ['gateway', 'users'] as const) {
+    for (const name of ['gateway', 'users', 'orders'] as const) {
       suite.service(name).process.once('exit', (code, signal) => {
         reject(new Error(`${name} exited during the run (${signal ?? `code ${code}`})`));
       });
@@ -322,6 +352,18 @@ async function deleteRunUsers(config: FullPathConfig, runId: string): Promise<vo
   await client.connect();
   try {
     await client.query('DELETE FROM users WHERE email LIKE $1', [runEmailPattern(runId)]);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes every order the run placed: all of them are for users seeded for the run (`userIds`). */
+async function deleteRunOrders(config: FullPathConfig, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  const client = new Client({ connectionString: config.ordersDatabaseUrl });
+  await client.connect();
+  try {
+    await client.query('DELETE FROM orders WHERE user_id = ANY($1::uuid[])', [userIds]);
   } finally {
     await client.end();
   }

@@ -13,7 +13,7 @@ import { UserIds, Workload, type Operation } from './workload';
 export interface GeneratorSettings {
   runId: string;
   targets: Record<Implementation, { host: string; port: number }>;
-  /** Users that exist before the run, to read. */
+  /** Users that exist before the run, to read and to place orders for. */
   seedIds: string[];
   /** Connections kept to each server for closed-loop runs: the highest concurrency. */
   maxConcurrency: number;
@@ -61,12 +61,19 @@ export function generatorRole(): RoleHandlers {
       settings = raw as GeneratorSettings;
       ids = new UserIds();
       for (const id of settings.seedIds) ids.add(id);
-      const { targets, runId, maxConcurrency } = settings;
+      const { targets, runId, maxConcurrency, seedIds } = settings;
       const userIds = ids;
       workloads = Object.fromEntries(
         IMPLEMENTATIONS.map((implementation) => [
           implementation,
-          new Workload(implementation, targets[implementation].host, targets[implementation].port, runId, userIds),
+          new Workload(
+            implementation,
+            targets[implementation].host,
+            targets[implementation].port,
+            runId,
+            userIds,
+            seedIds,
+          ),
         ]),
       ) as Record<Implementation, Workload>;
       pools = Object.fromEntries(

@@ -1,7 +1,15 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { busyGeneratorWarning, formatTable, formatTargets, roundsNote, type TargetResult } from '../core/report';
-import type { ComparisonRow } from './compare';
+import {
+  busyGeneratorWarning,
+  formatMarkdownTable,
+  formatTable,
+  formatTargets,
+  roundsNote,
+  type TargetResult,
+} from '../core/report';
+import { serverProcesses, type ComparisonRow } from './compare';
 import type { FullPathConfig } from './config';
+import type { ProcessName } from './environment';
 
 // The issue's targets for the full path against the floor.
 const MIN_THROUGHPUT_RATIO_PERCENT = 75;
@@ -12,12 +20,28 @@ const P50_TARGET_CONCURRENCY = 1;
 // Above this the generator's event loop, not the path under test, may be what limits the rate.
 const BUSY_GENERATOR_CPU_PERCENT = 80;
 
-export const OPERATION_LABELS = { create: 'POST /v1/users', get: 'GET /v1/users/:id' } as const;
+export const OPERATION_LABELS = {
+  create: 'POST /v1/users',
+  get: 'GET /v1/users/:id',
+  order: 'POST /v1/orders',
+} as const;
 
 /** The machine every process of the run shares, for the reports' headers. */
 export function machineDescription(): string {
   const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
   return `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}`;
+}
+
+/** The parts of the comparison's report, printed as text or (--markdown) as GitHub markdown. */
+interface ComparisonReport {
+  heading: string[];
+  header: string[];
+  body: string[][];
+  notes: string[];
+  byProcessTitle: string;
+  byProcess: string[];
+  warnings: string[];
+  targets: string[];
 }
 
 export function formatComparison(
@@ -26,6 +50,16 @@ export function formatComparison(
   rows: readonly ComparisonRow[],
   targets: readonly TargetResult[],
 ): string {
+  const report = comparisonReport(config, context, rows, targets);
+  return config.markdown ? comparisonMarkdown(report) : comparisonText(report);
+}
+
+function comparisonReport(
+  config: FullPathConfig,
+  context: { tracingNote: string; sliceSeconds: number; brokerNote: string },
+  rows: readonly ComparisonRow[],
+  targets: readonly TargetResult[],
+): ComparisonReport {
   const header = [
     'request',
     'conc',
@@ -56,39 +90,87 @@ export function formatComparison(
     `${row.floor.machineBusyPercent.toFixed(0)} / ${row.warren.machineBusyPercent.toFixed(0)}`,
     `${row.floor.errors} / ${row.warren.errors}`,
   ]);
-  const lines = [
-    `Full path (HTTP gateway -> RPC -> users worker -> PostgreSQL) against the floor (node:http + bare amqplib + pg),`,
-    `closed loop over keep-alive connections: ${config.seconds} s window per implementation and cell after ` +
-      `${config.warmupSeconds} s warm-up, floor and full path alternating in ${context.sliceSeconds.toFixed(2)} s ` +
-      `slices; ${roundsNote(config.rounds)}`,
-    `Machine: ${machineDescription()}; ${context.brokerNote}`,
-    `Tracing: ${context.tracingNote}. Logging: info, to a file. Metrics: on. Rate limit: on (high limit).`,
-    ...Object.entries(config.serviceEnvironment).map(
-      ([service, variables]) =>
-        `Overridden for ${service}: ${Object.entries(variables)
-          .map(([name, value]) => `${name}=${value}`)
-          .join(' ')}`,
+  const orders = config.operations.includes('order');
+  const micros = (figures: ComparisonRow['floor'], names: readonly ProcessName[]) =>
+    names.map((name) => figures.serverCpuMicrosPerRequestByProcess[name]?.toFixed(0)).join(' + ');
+  return {
+    heading: [
+      `Full path (HTTP gateway -> RPC -> users worker -> PostgreSQL) against the floor (node:http + bare amqplib + pg),`,
+      `closed loop over keep-alive connections: ${config.seconds} s window per implementation and cell after ` +
+        `${config.warmupSeconds} s warm-up, floor and full path alternating in ${context.sliceSeconds.toFixed(2)} s ` +
+        `slices; ${roundsNote(config.rounds)}`,
+      ...(orders
+        ? [
+            'POST /v1/orders: HTTP gateway -> RPC -> orders worker -> RPC users.get -> users worker -> PostgreSQL, ' +
+              'then the INSERT into warren_orders; the floor the same with a floor orders worker',
+          ]
+        : []),
+      `Machine: ${machineDescription()}; ${context.brokerNote}`,
+      `Tracing: ${context.tracingNote}. Logging: info, to a file. Metrics: on. Rate limit: on (high limit).`,
+      ...Object.entries(config.serviceEnvironment).map(
+        ([service, variables]) =>
+          `Overridden for ${service}: ${Object.entries(variables)
+            .map(([name, value]) => `${name}=${value}`)
+            .join(' ')}`,
+      ),
+    ],
+    header,
+    body,
+    notes: [
+      'Pairs are floor / full path. "server CPU µs/req" adds the floor HTTP server and floor worker, or the gateway',
+      'and the users worker (RabbitMQ, PostgreSQL, Redis and Jaeger not included); "machine busy %" is all CPUs.',
+      ...(orders ? ['For POST /v1/orders it also adds the floor orders worker, or the orders worker.'] : []),
+    ],
+    byProcessTitle:
+      'Server CPU µs/req by process: floor HTTP + floor worker | gateway + users worker' +
+      (orders ? ' (POST /v1/orders: + floor orders worker | + orders worker)' : ''),
+    byProcess: rows.map(
+      (row) =>
+        `${OPERATION_LABELS[row.operation]} at ${row.concurrency}: ` +
+        `${micros(row.floor, serverProcesses(row.operation, 'floor'))} | ` +
+        `${micros(row.warren, serverProcesses(row.operation, 'warren'))}`,
     ),
+    warnings: warnings(rows),
+    targets: formatTargets(targets).map((line) => line.trim()),
+  };
+}
+
+function comparisonText(report: ComparisonReport): string {
+  return [
+    ...report.heading,
     '',
-    ...formatTable(header, body),
+    ...formatTable(report.header, report.body),
     '',
-    'Pairs are floor / full path. "server CPU µs/req" adds the floor HTTP server and floor worker, or the gateway',
-    'and the users worker (RabbitMQ, PostgreSQL, Redis and Jaeger not included); "machine busy %" is all CPUs.',
-    'Server CPU µs/req by process: floor HTTP + floor worker | gateway + users worker',
-    ...rows.map((row) => {
-      const floor = row.floor.serverCpuMicrosPerRequestByProcess;
-      const full = row.warren.serverCpuMicrosPerRequestByProcess;
-      return (
-        `  ${OPERATION_LABELS[row.operation]} at ${row.concurrency}: ${floor.floorHttp?.toFixed(0)} + ` +
-        `${floor.floorWorker?.toFixed(0)} | ${full.gateway?.toFixed(0)} + ${full.users?.toFixed(0)}`
-      );
-    }),
-    ...warnings(rows),
+    ...report.notes,
+    report.byProcessTitle,
+    ...report.byProcess.map((line) => `  ${line}`),
+    ...report.warnings,
     '',
     'Targets',
-    ...formatTargets(targets),
-  ];
-  return lines.join('\n');
+    ...report.targets.map((line) => `  ${line}`),
+  ].join('\n');
+}
+
+/** The same report as GitHub markdown: the table as a table, the rest as paragraphs and lists. */
+function comparisonMarkdown(report: ComparisonReport): string {
+  return [
+    '### Full path against the floor',
+    '',
+    report.heading.join('<br>\n'),
+    '',
+    ...formatMarkdownTable(report.header, report.body),
+    '',
+    report.notes.join('\n'),
+    '',
+    `${report.byProcessTitle}:`,
+    '',
+    ...report.byProcess.map((line) => `- ${line}`),
+    ...(report.warnings.length > 0 ? ['', ...report.warnings.map((line) => `- **${line}**`)] : []),
+    '',
+    '**Targets**',
+    '',
+    ...report.targets.map((line) => `- ${line}`),
+  ].join('\n');
 }
 
 function warnings(rows: readonly ComparisonRow[]): string[] {

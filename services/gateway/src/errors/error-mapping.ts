@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { RpcError, RpcOverloadedError, RpcRemoteError } from '@warren/rpc';
+import type { Logger } from '@warren/service-kit';
 import type { ErrorRequestHandler } from 'express';
 import { HttpError } from './http-errors';
 import { fieldErrorsFromDetails, PROBLEM_CONTENT_TYPE, problemType, type FieldError, type Problem } from './problem';
@@ -180,7 +181,7 @@ export function instanceOf(originalUrl: string): string {
 }
 
 /** The one express error handler: maps, logs, and answers with application/problem+json. */
-export function problemErrorHandler(): ErrorRequestHandler {
+export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
@@ -189,9 +190,9 @@ export function problemErrorHandler(): ErrorRequestHandler {
     const requestId = String(res.locals.requestId ?? req.id ?? '');
     const mapped = mapError(error, { requestId, instance: instanceOf(req.originalUrl) });
     if (mapped.unexpected) {
-      req.log?.error({ err: error }, 'request failed unexpectedly');
+      logger.error({ err: error, requestId }, 'request failed unexpectedly');
     } else if (mapped.status >= 500) {
-      req.log?.warn({ err: (error as Error)?.message, status: mapped.status }, 'request failed');
+      logger.warn({ err: (error as Error)?.message, status: mapped.status, requestId }, 'request failed');
     }
     res.status(mapped.status);
     res.set(mapped.headers);

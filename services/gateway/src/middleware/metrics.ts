@@ -1,3 +1,4 @@
+import { setHttpRoute } from '@warren/telemetry';
 import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -36,11 +37,15 @@ function httpMetrics(registry: Registry): HttpMetrics {
 }
 
 /**
- * Remembers the matched route's template ("/v1/users/:id"): the first handler of
- * every route. The router prefix is joined now, while `req.baseUrl` still has it.
+ * Remembers the matched route's template ("/v1/users/:id") for the metrics and names it on the request's span:
+ * the first handler of every route. The router prefix is joined now, while `req.baseUrl` still has it.
  */
 export const captureRoute: RequestHandler = (req, res, next) => {
-  if (req.route && typeof req.route.path === 'string') res.locals.routeTemplate = `${req.baseUrl}${req.route.path}`;
+  if (req.route && typeof req.route.path === 'string') {
+    const template = `${req.baseUrl}${req.route.path}`;
+    res.locals.routeTemplate = template;
+    setHttpRoute(template);
+  }
   next();
 };
 

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { TooManyRequestsError } from '../errors/http-errors';
 import { isRedisReady, type Redis } from '../redis';
+import { LeasedRedisStore } from './leased-redis-store';
 
 export interface RateLimitOptions {
   redis: Redis;
@@ -13,20 +13,14 @@ export interface RateLimitOptions {
 }
 
 /**
- * Per-client-IP fixed-window rate limit shared through Redis, with the IETF
- * draft-8 `RateLimit`/`RateLimit-Policy` headers and Retry-After on a 429.
- * Redis down never blocks traffic: the limit is skipped while Redis is not
- * ready, and a store error lets the request through.
+ * Per-client-IP fixed-window rate limit shared by every gateway through Redis, claimed in leases rather than
+ * asked per request (LeasedRedisStore), with the IETF draft-8 `RateLimit`/`RateLimit-Policy` headers and
+ * Retry-After on a 429. Redis down never blocks traffic: the limit is skipped while Redis is not ready, and a
+ * store error lets the request through.
  */
 export function createRateLimiter(options: RateLimitOptions): RequestHandler {
   const { redis } = options;
-  const store = new RedisStore({
-    prefix: options.keyPrefix,
-    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
-  });
-  // The store loads its scripts at construction; while Redis is down that fails, and it reloads on use.
-  store.incrementScriptSha.catch(() => undefined);
-  store.getScriptSha.catch(() => undefined);
+  const store = new LeasedRedisStore({ redis, prefix: options.keyPrefix });
 
   return rateLimit({
     windowMs: options.windowMs,

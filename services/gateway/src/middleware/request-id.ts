@@ -2,6 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { withRequestId } from '@warren/service-kit';
 import type { RequestHandler } from 'express';
 
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request's id, set first thing by `requestId()`. */
+    id: string;
+  }
+}
+
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 const MAX_REQUEST_ID_LENGTH = 128;
 // Printable ASCII, spaces allowed inside but the id must start and end with a visible character.
@@ -19,7 +26,7 @@ export function resolveRequestId(incoming: string | string[] | undefined): strin
 
 /**
  * Gives every request an id (the caller's X-Request-Id or a new one), echoes it in
- * the response and keeps it on `req.id` (pino-http logs it) and `res.locals.requestId`.
+ * the response and keeps it on `req.id` (the access line logs it) and `res.locals.requestId`.
  * The rest of the request runs with the id as the context's only baggage: log lines
  * get it as `requestId`, and RPC calls carry it to the workers (the caller's own
  * `baggage` header is dropped).
