@@ -8,6 +8,9 @@
  * --match TEXT lists the functions whose name or file contains TEXT, with their total (inclusive) time.
  * --callers TEXT splits the self time of the functions matching TEXT by who called them: the first
  * frames up the stack outside Node's own code.
+ * --parts sums self time by part of the work (tracing, logging, HTTP and Express, RPC, socket writes, garbage
+ * collection…): the table of RESULTS.md's profile section. A native or Node frame counts for the first part up
+ * its stack; socket writes and the garbage collector are parts of their own.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -45,6 +48,28 @@ function packageOf(url: string): string {
   return warren ? `@warren/${warren[2]}` : url;
 }
 
+/** The part of the work a package is, for --parts; undefined for Node's own and native code. */
+const PARTS: [part: string, packages: RegExp][] = [
+  ['tracing (OpenTelemetry)', /^(@opentelemetry\/|@warren\/telemetry$)/],
+  ['logging (pino)', /^(pino|@pinojs\/|sonic-boom$|fast-redact$|pino-std-serializers$|on-exit-leak-free$)/],
+  ['rate limit', /^express-rate-limit$/],
+  ['Redis client', /^(ioredis|redis-parser|cluster-key-slot|denque|standard-as-callback)$/],
+  ['PostgreSQL client', /^(pg|pg-protocol|pg-pool|pg-types|postgres-\w+|pg-int8|pgpass)$/],
+  ['RPC (@warren/rpc, amqplib)', /^(@warren\/rpc|amqplib|buffer-more-ints)$/],
+  ['validation (zod)', /^zod$/],
+  ['metrics (prom-client)', /^(prom-client|tdigest|bintrees)$/],
+  [
+    'HTTP and Express',
+    /^(node:_http_\w+|express|router|body-parser|raw-body|type-is|content-type|mime-types|mime-db|media-typer|path-to-regexp|helmet|cors|finalhandler|on-finished|forwarded|proxy-addr|qs|debug|iconv-lite|statuses|send|encodeurl|escape-html|parseurl|vary|accepts|negotiator|fresh|range-parser|http-errors|unpipe|etag|depd|bytes|safer-buffer|setprototypeof|inherits|toidentifier|ee-first|merge-descriptors|cookie|cookie-signature|content-disposition|ms|supports-color|has-flag)$/,
+  ],
+  ['Warren code', /^@warren\//],
+];
+const SOCKET_WRITES = new Set(['writeUtf8String', 'writeBuffer', 'writev', 'writeString', 'writeLatin1String']);
+
+function partOfPackage(pkg: string): string | undefined {
+  return PARTS.find(([, packages]) => packages.test(pkg))?.[0];
+}
+
 function frameKey(frame: CallFrame): string {
   const file = frame.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/(packages|services)\//, '');
   return `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}`;
@@ -57,6 +82,7 @@ function main(): void {
       top: { type: 'string', default: '25' },
       match: { type: 'string', multiple: true },
       callers: { type: 'string', multiple: true },
+      parts: { type: 'boolean', default: false },
     },
   });
   const file = positionals[0];
@@ -114,6 +140,26 @@ function main(): void {
     `${file}: ${(totalMicros / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy ` +
       `(${((busy / totalMicros) * 100).toFixed(0)}%); percentages are of busy time`,
   );
+  if (values.parts) {
+    const byPart = new Map<string, number>();
+    for (const [id, micros] of selfMicros) {
+      const frame = byId.get(id)!.callFrame;
+      if (frame.functionName === '(idle)') continue;
+      let part: string | undefined;
+      if (frame.url === '' && SOCKET_WRITES.has(frame.functionName)) part = 'socket writes (system calls)';
+      else if (frame.functionName === '(garbage collector)') part = 'garbage collection';
+      for (let at: number | undefined = id; part === undefined && at !== undefined; at = parent.get(at)) {
+        const { url } = byId.get(at)!.callFrame;
+        // Loading modules happens once, at start-up (patching them for tracing included).
+        if (url.startsWith('node:internal/modules/') || url.includes('/require-in-the-middle/')) {
+          part = 'start-up (loading modules)';
+        } else part = partOfPackage(packageOf(url));
+      }
+      const key = part ?? 'Node and other';
+      byPart.set(key, (byPart.get(key) ?? 0) + micros);
+    }
+    list('Self time by part (native and Node frames count for the first part up their stack)', byPart, top);
+  }
   list('Self time by package', selfByPackage, top);
   list('Self time by function', selfByFunction, top);
   list('Total time by function', totalByFunction, top);

@@ -11,12 +11,18 @@ import { serverProcesses, type ComparisonRow } from './compare';
 import type { FullPathConfig } from './config';
 import type { ProcessName } from './environment';
 
-// The issue's targets for the full path against the floor.
+// Issue 15's targets for the full path against the floor measured in the same run.
 const MIN_THROUGHPUT_RATIO_PERCENT = 75;
 const THROUGHPUT_TARGET_CONCURRENCIES = [16, 64];
-const MAX_P99_RATIO = 2;
-const MAX_P50_MS = 3;
+const THROUGHPUT_TARGET_OPERATIONS: readonly string[] = ['create', 'get'];
+const MAX_P99_RATIO = 1.5;
+const MAX_P50_RATIO = 1.5;
 const P50_TARGET_CONCURRENCY = 1;
+/** CPU per request, against the floor's process that does the same job. */
+const MAX_CPU_RATIOS: readonly { warren: ProcessName; floor: ProcessName; max: number }[] = [
+  { warren: 'gateway', floor: 'floorHttp', max: 2.5 },
+  { warren: 'users', floor: 'floorWorker', max: 1.5 },
+];
 // Above this the generator's event loop, not the path under test, may be what limits the rate.
 const BUSY_GENERATOR_CPU_PERCENT = 80;
 
@@ -200,7 +206,10 @@ export function evaluateComparison(rows: readonly ComparisonRow[]): TargetResult
   const targets: TargetResult[] = [];
   for (const row of rows) {
     const label = `${OPERATION_LABELS[row.operation]} at concurrency ${row.concurrency}`;
-    if (THROUGHPUT_TARGET_CONCURRENCIES.includes(row.concurrency)) {
+    if (
+      THROUGHPUT_TARGET_CONCURRENCIES.includes(row.concurrency) &&
+      THROUGHPUT_TARGET_OPERATIONS.includes(row.operation)
+    ) {
       targets.push({
         description: `full-path throughput >= ${MIN_THROUGHPUT_RATIO_PERCENT}% of floor, ${label}`,
         value: `${row.throughputRatioPercent.toFixed(1)}%`,
@@ -213,10 +222,22 @@ export function evaluateComparison(rows: readonly ComparisonRow[]): TargetResult
       met: row.p99Ratio <= MAX_P99_RATIO,
     });
     if (row.concurrency === P50_TARGET_CONCURRENCY) {
+      const ratio = row.warren.p50Ms / row.floor.p50Ms;
       targets.push({
-        description: `full-path p50 < ${MAX_P50_MS} ms, ${label}`,
-        value: `${row.warren.p50Ms.toFixed(2)} ms`,
-        met: row.warren.p50Ms < MAX_P50_MS,
+        description: `full-path p50 <= ${MAX_P50_RATIO}x floor p50, ${label}`,
+        value: `${ratio.toFixed(2)}x (${row.warren.p50Ms.toFixed(2)} ms vs ${row.floor.p50Ms.toFixed(2)} ms)`,
+        met: ratio <= MAX_P50_RATIO,
+      });
+    }
+    if (row.operation === 'order') continue;
+    for (const { warren, floor, max } of MAX_CPU_RATIOS) {
+      const mine = row.warren.serverCpuMicrosPerRequestByProcess[warren];
+      const theirs = row.floor.serverCpuMicrosPerRequestByProcess[floor];
+      if (mine === undefined || theirs === undefined || !(theirs > 0)) continue;
+      targets.push({
+        description: `${warren} CPU per request <= ${max}x the floor's (${floor}), ${label}`,
+        value: `${(mine / theirs).toFixed(2)}x (${mine.toFixed(0)} µs vs ${theirs.toFixed(0)} µs)`,
+        met: mine / theirs <= max,
       });
     }
   }
