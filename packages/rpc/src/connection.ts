@@ -1,14 +1,23 @@
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import type { RpcLogger } from './logger';
+import { DEFAULT_INITIAL_RECONNECT_DELAY_MS, DEFAULT_MAX_RECONNECT_DELAY_MS, reconnectDelayMs } from './reconnect';
 
 export interface ConnectionOptions {
   /** AMQP URL, for example amqp://user:password@127.0.0.1:5672 */
   url: string;
   /** Shown in the broker's management UI; also lets tests find and close this connection. */
   connectionName: string;
-  /** First reconnect delay (default 100 ms); later ones double up to `maxReconnectDelayMs`, with 20% jitter. */
+  /**
+   * First reconnect delay (default 100 ms). When a connection that was up for at least `maxReconnectDelayMs` drops,
+   * the first attempt is made at once and the next waits this long; after a failed first connect, or a drop of a
+   * connection up for less (one that keeps dropping), the first retry waits this long. Each later wait doubles, up to
+   * `maxReconnectDelayMs`, with 20% jitter; attempts go on for as long as the broker is away.
+   */
   initialReconnectDelayMs?: number;
-  /** Cap of the reconnect delay (default 5000 ms). */
+  /**
+   * Cap of the reconnect delay (default 1000 ms): against a broker down for long, each connection tries once every
+   * 0.67 to 1 s, and is back within about that of the broker accepting connections again.
+   */
   maxReconnectDelayMs?: number;
   /**
    * AMQP heartbeat in seconds (default 10): a broker that stops answering on an open connection is noticed within
@@ -37,8 +46,9 @@ export interface ConnectionHooks {
 
 /**
  * Opens a recovering AMQP connection with TCP_NODELAY on. It returns at once;
- * amqplib's own recovery reconnects with capped exponential backoff and jitter,
- * and reruns `setup` each time so channels and consumers come back.
+ * amqplib's own recovery reconnects, on the schedule of `reconnectDelayMs`
+ * (at once after a drop, then capped exponential backoff with jitter), and
+ * reruns `setup` each time so channels and consumers come back.
  */
 export async function openRecoveringConnection(
   options: ConnectionOptions,
@@ -47,23 +57,39 @@ export async function openRecoveringConnection(
 ): Promise<RecoveringChannelModel> {
   const url = new URL(options.url);
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? 10));
+  const schedule = {
+    initialDelayMs: options.initialReconnectDelayMs ?? DEFAULT_INITIAL_RECONNECT_DELAY_MS,
+    maxDelayMs: options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS,
+  };
+  // amqplib's own schedule waits initialDelay before its first attempt, so the delays come from calculateDelay. Its
+  // attempt 1 comes right after a drop (or a failed first connect): how long the connection had been up decides
+  // whether it is made at once, for that attempt and the ones after it.
+  let connectedAt: number | undefined;
+  let immediate = false;
+  const delayOf = (attempt: number): number => {
+    if (attempt === 1) {
+      immediate = connectedAt !== undefined && performance.now() - connectedAt >= schedule.maxDelayMs;
+      connectedAt = undefined;
+    }
+    return reconnectDelayMs(attempt, immediate, schedule);
+  };
   const connection = await connect(url.toString(), {
     // Without it, Nagle's algorithm holds small frames back and a loopback round trip costs ~40 ms.
     noDelay: true,
     timeout: options.connectTimeoutMs ?? 5000,
     clientProperties: { connection_name: options.connectionName },
     recovery: {
-      initialDelay: options.initialReconnectDelayMs ?? 100,
-      maxDelay: options.maxReconnectDelayMs ?? 5000,
-      factor: 2,
-      jitter: 0.2,
+      calculateDelay: delayOf,
       maxRetries: Infinity,
       waitForConnect: false,
       setup: (model: ChannelModel) => hooks.setup(model),
     },
   });
   const name = options.connectionName;
-  connection.on('connect', () => logger.info({ connection: name }, 'amqp connected'));
+  connection.on('connect', () => {
+    connectedAt = performance.now();
+    logger.info({ connection: name }, 'amqp connected');
+  });
   connection.on('disconnect', (error: Error) => {
     logger.warn({ connection: name, err: error.message }, 'amqp connection lost');
     hooks.onDisconnect(error);
