@@ -777,6 +777,18 @@ describe('values.schema.json', () => {
     expect(short.status).not.toBe(0);
     expect(short.errors).toContain('gateway.terminationGracePeriodSeconds (20) must exceed');
   });
+
+  it('refuses a worker replay window shorter than the gateway keeps Idempotency-Key responses', () => {
+    const forgetful = helmTemplate(['--set', 'orders.config.commandReplayWindowSeconds=3600']);
+    expect(forgetful.status).not.toBe(0);
+    expect(forgetful.errors).toContain(
+      'orders.config.commandReplayWindowSeconds (3600) must be at least gateway.config.idempotencyTtlSeconds (86400)',
+    );
+    const longer = ['--set', 'gateway.config.idempotencyTtlSeconds=259200'];
+    expect(helmTemplate(longer).errors).toContain('users.config.commandReplayWindowSeconds (172800) must be at least');
+    const both = [...longer, '--set', 'users.config.commandReplayWindowSeconds=259200'];
+    expect(helmTemplate([...both, '--set', 'orders.config.commandReplayWindowSeconds=259200']).status).toBe(0);
+  });
 });
 
 describe('k8s/observability', () => {

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { RunningService, Suite } from '@warren/launcher';
+import { Client } from 'pg';
+import { DEFAULT_IN_FLIGHT_MARGIN_MS } from '../../services/gateway/src/middleware/idempotency';
 import { auditDatabases } from './support/audit';
 import { expectExactlyOnce } from './support/expectations';
 import {
@@ -14,7 +17,7 @@ import {
   waitUntilNotReady,
   type ScenarioFigures,
 } from './support/fault-suite';
-import { LoadDriver, summarize, type RequestRecord } from './support/load-driver';
+import { LoadDriver, succeeded, summarize, type RequestRecord } from './support/load-driver';
 import { freePort, startPrivateServices, type PrivateServices } from './support/private-services';
 
 /**
@@ -115,7 +118,9 @@ function expectHealthyAfter(run: ScenarioRun): void {
   expect(run.readyAt).toBeDefined();
   const late = run.records.filter((record) => record.attempts[0]!.at >= run.readyAt! + SETTLE_MS);
   expect(late.length).toBeGreaterThan(20);
-  expect(late.filter((record) => record.attempts.length > 1 || record.final !== 201).map((r) => r.key)).toEqual([]);
+  expect(
+    late.filter((record) => record.attempts.length > 1 || !succeeded(record.attempts.at(-1)!)).map((r) => r.key),
+  ).toEqual([]);
 }
 
 /**
@@ -150,7 +155,7 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
       });
       // backAt is when the broker first answered an AMQP handshake again (polled every 50 ms). A figure, not a bound.
       console.log(
-        `RabbitMQ accepting connections again → first 201: ${run.figures.firstSuccessMs ?? '-'} ms, ` +
+        `RabbitMQ accepting connections again → first success: ${run.figures.firstSuccessMs ?? '-'} ms, ` +
           `→ every /readyz green: ${run.figures.recoveryMs ?? '-'} ms (target: calls succeed within 1000 ms)`,
       );
       expect(run.figures.firstSuccessMs).toBeDefined();
@@ -272,6 +277,69 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
       expect(run.figures.load.status504).toBe(0);
       // A 409 "in progress" would mean a request lost in flight by a gateway that went away.
       expect(run.figures.load.status409).toBe(0);
+    }));
+
+  it("6. the gateway is killed with SIGKILL mid-request: the client's retry gets the original user once the in-flight marker lapses", () =>
+    withSuite(async (suite) => {
+      const key = `${randomUUID()}-gateway-kill`;
+      const email = `${key}@faults.example`;
+      const send = () =>
+        fetch(`${suite.gatewayUrl}/v1/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ name: 'Gateway kill', email }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      const sentAt = Date.now();
+      const first = send().then(
+        (response) => response.status,
+        () => 'connection_error' as const,
+      );
+      // The worker is handling it (and will commit it, with nobody left to answer).
+      await waitForWorkInFlight(suite.opsUrl('users'), 'rpc_server_in_flight', 'users.create');
+      expect(await suite.kill('gateway', 'SIGKILL')).toBe('SIGKILL');
+      const killedAt = Date.now();
+      expect(await first).toBe('connection_error');
+      await suite.restart('gateway');
+      // The marker was claimed after the request's deadline was taken: it lapses by this instant at the latest.
+      const markerGoneBy = sentAt + GATEWAY_RPC_TIMEOUT_MS + DEFAULT_IN_FLIGHT_MARGIN_MS;
+
+      const retries: { status: number; startedAt: number }[] = [];
+      let created: { id: string } | undefined;
+      for (const until = Date.now() + 30_000; created === undefined && Date.now() < until; await sleep(100)) {
+        const startedAt = Date.now();
+        const response = await send();
+        retries.push({ status: response.status, startedAt });
+        if (response.status === 201) created = (await response.json()) as { id: string };
+        else await response.body?.cancel();
+      }
+      const statuses = retries.map((retry) => retry.status);
+      console.log(
+        `gateway kill -9: ${retries.length} retries (${statuses.filter((s) => s === 409).length} x 409 in progress, ` +
+          `${statuses.filter((s) => s === 503).length} x 503), 201 ${Date.now() - killedAt} ms after the kill; ` +
+          `in-flight marker bound ${markerGoneBy - killedAt} ms after the kill (was 15 s)`,
+      );
+      expect(created).toBeDefined();
+      // Every answer was "in progress" or "not ready yet" until the 201, and none came after the marker's bound.
+      expect(statuses.filter((status) => ![201, 409, 503].includes(status))).toEqual([]);
+      expect(retries.filter((retry) => retry.status === 409 && retry.startedAt > markerGoneBy)).toEqual([]);
+      // The original result: one row, made by the killed gateway's request (its key recorded before the retry that
+      // got the 201 was even sent).
+      const users = new Client({ connectionString: services.postgres.urlFor('warren_users') });
+      await users.connect();
+      try {
+        const { rows } = await users.query<{ id: string; recorded_ms: number }>(
+          `SELECT u.id, (extract(epoch FROM pc.created_at) * 1000)::float8 AS recorded_ms
+             FROM users u JOIN processed_commands pc ON pc.entity_id = u.id AND pc.key = $2
+            WHERE u.email = $1`,
+          [email, key],
+        );
+        expect(rows).toHaveLength(1);
+        expect(rows[0]!.id).toBe(created!.id);
+        expect(rows[0]!.recorded_ms).toBeLessThan(retries.at(-1)!.startedAt);
+      } finally {
+        await users.end();
+      }
     }));
 });
 

@@ -327,6 +327,18 @@ labels:
 {{- end }}
 {{- end }}
 
+{{/* Fails the render when a worker would forget an Idempotency-Key (prune it from processed_commands) while the
+     gateway still replays its response: a retry after that would be a new command. */}}
+{{- define "warren.checkReplayWindow" -}}
+{{- $svc := index .root.Values .component }}
+{{- if hasKey $svc.config "commandReplayWindowSeconds" }}
+{{- $gatewayTtl := .root.Values.gateway.config.idempotencyTtlSeconds }}
+{{- if lt (int $svc.config.commandReplayWindowSeconds) (int $gatewayTtl) }}
+{{- fail (printf "%s.config.commandReplayWindowSeconds (%v) must be at least gateway.config.idempotencyTtlSeconds (%v)" .component $svc.config.commandReplayWindowSeconds $gatewayTtl) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* A value from the live Secret (lookup), else the given value, else a new random one. Keeps generated passwords
      across upgrades. (dict "secret" $existingData "key" "..." "value" "..." ["required" "message"]) → base64.
      With "required" (an external server: a random password would open nothing) the value must be given. */}}

@@ -6,6 +6,13 @@ export {
   parseEnvironment,
   urlVariable,
 } from './config';
+export {
+  CommandPruner,
+  PRUNE_PROCESSED_COMMANDS,
+  type CommandPrunerOptions,
+  type CommandPruningSettings,
+  type PruneRun,
+} from './command-pruning';
 export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logger';
 export { createMetricsRegistry } from './metrics';
 export {
@@ -30,7 +37,7 @@ export {
   exitOnStartupFailure,
   type ShutdownStep,
 } from './shutdown';
-export { claimCommand, withTransaction } from './transaction';
+export { claimCommand, runCommandOnce, withTransaction, type Queryable } from './transaction';
 export { runMigrationCommand, runWorker, type WorkerDefinition, type WorkerParts } from './worker';
 export { decodeCursor, encodeCursor, toPage } from './pagination';
 export {

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { RpcError } from '@warren/rpc';
 
 /**
  * Runs `work` in one transaction on a connection of its own: committed when it resolves, rolled back when it throws
@@ -36,4 +37,42 @@ export async function claimCommand(client: PoolClient, idempotencyKey: string, e
     [idempotencyKey, entityId],
   );
   return claimed.rowCount === 1;
+}
+
+/** A query runner: the pool when a command runs alone, the transaction's client when it runs once per key. */
+export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
+
+/**
+ * Runs an update command (a PATCH, a cancel) at most once per idempotency key. The key is claimed and the command's
+ * reply stored in the same transaction as its write, so a redelivery or a client's retry gets the first reply back
+ * unchanged instead of running the command again (a second cancel would be a conflict; a second PATCH could undo a
+ * later one). A failed command rolls back with its claim: the retry runs it afresh. Without a key the command runs
+ * on the pool as it is. A key already spent on another command or entity is a `conflict`.
+ */
+export async function runCommandOnce<Result>(
+  pool: Pool,
+  idempotencyKey: string | undefined,
+  entityId: string,
+  command: (queryable: Queryable) => Promise<Result>,
+): Promise<Result> {
+  if (idempotencyKey === undefined) return command(pool);
+  return withTransaction(pool, async (client) => {
+    if (await claimCommand(client, idempotencyKey, entityId)) {
+      const result = await command(client);
+      await client.query('UPDATE processed_commands SET outcome = $2 WHERE key = $1', [
+        idempotencyKey,
+        JSON.stringify(result),
+      ]);
+      return result;
+    }
+    const earlier = await client.query<{ entity_id: string; outcome: Result | null }>(
+      'SELECT entity_id, outcome FROM processed_commands WHERE key = $1',
+      [idempotencyKey],
+    );
+    const row = earlier.rows[0];
+    if (row?.outcome == null || row.entity_id !== entityId) {
+      throw new RpcError('conflict', 'the Idempotency-Key was already used for another request');
+    }
+    return row.outcome;
+  });
 }

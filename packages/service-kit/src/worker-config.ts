@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CommandPruningSettings } from './command-pruning';
 import { booleanVariable, integerVariable, logLevelVariable, parseEnvironment, urlVariable } from './config';
 
 export interface WorkerDefaults {
@@ -26,6 +27,11 @@ export function workerEnvironmentSchema(defaults: WorkerDefaults) {
     SHUTDOWN_TIMEOUT_MS: integerVariable(25_000, 1000, 600_000),
     HOST: z.string().trim().min(1).default('0.0.0.0'),
     OPS_PORT: integerVariable(defaults.opsPort, 1, 65_535),
+    // processed_commands retention (command-pruning.ts): the window is at least the gateway's IDEMPOTENCY_TTL_SECONDS
+    // (86400 by default; the chart refuses a smaller one), and never under an hour.
+    COMMAND_REPLAY_WINDOW_SECONDS: integerVariable(172_800, 3600, 365 * 86_400),
+    COMMAND_PRUNE_INTERVAL_MS: integerVariable(300_000, 1000, 86_400_000),
+    COMMAND_PRUNE_BATCH_SIZE: integerVariable(1000, 1, 100_000),
   });
 }
 
@@ -48,6 +54,8 @@ export interface WorkerConfig {
   opsPort: number;
   /** The SQL migrations shipped with the service. */
   migrationsDirectory: string;
+  /** How long idempotency keys stay in processed_commands, and how they are pruned after that. */
+  commandPruning: CommandPruningSettings;
 }
 
 /**
@@ -78,6 +86,11 @@ export function loadWorkerConfig<Extra extends z.ZodRawShape>(
     host: parsed.HOST,
     opsPort: parsed.OPS_PORT,
     migrationsDirectory: defaults.migrationsDirectory,
+    commandPruning: {
+      windowSeconds: parsed.COMMAND_REPLAY_WINDOW_SECONDS,
+      intervalMs: parsed.COMMAND_PRUNE_INTERVAL_MS,
+      batchSize: parsed.COMMAND_PRUNE_BATCH_SIZE,
+    },
   };
   return { worker, extra: all as unknown as z.output<z.ZodObject<Extra>> };
 }

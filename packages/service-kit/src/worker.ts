@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { RpcClient, RpcServer, type RpcClientOptions } from '@warren/rpc';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
+import { CommandPruner } from './command-pruning';
 import { createLogger, type Logger } from './logger';
 import { createMetricsRegistry } from './metrics';
 import { startOpsServer, type ReadinessCheck } from './ops-server';
@@ -36,8 +37,9 @@ export interface WorkerDefinition<Config extends WorkerConfig> {
 
 /**
  * A worker's whole life: configuration, logger and metrics, migrations (MIGRATE_ON_START), the PostgreSQL pool, the
- * RPC server (and client, when the handlers call other routes), the ops server, and a graceful shutdown on SIGTERM
- * that drains in-flight messages before anything closes. A failure to start is one log line and exit code 1.
+ * RPC server (and client, when the handlers call other routes), the ops server, the periodic pruning of expired
+ * idempotency keys (`CommandPruner`), and a graceful shutdown on SIGTERM that drains in-flight messages before anything
+ * closes. A failure to start is one log line and exit code 1.
  */
 export function runWorker<Config extends WorkerConfig>(definition: WorkerDefinition<Config>): void {
   let logger: Logger | undefined;
@@ -87,10 +89,14 @@ export function runWorker<Config extends WorkerConfig>(definition: WorkerDefinit
     if (client) checks.rpcClient = () => client!.isConnected;
     checks.postgres = () => postgresAnswers(pool);
     const opsServer = await startOpsServer({ host: config.host, port: config.opsPort, registry, checks, logger: log });
+    // Every replica prunes: the batches skip each other's rows.
+    const pruner = new CommandPruner(pool, config.commandPruning, log, registry);
+    pruner.start();
 
     exitGracefullyOnSignals(
       log,
       [
+        { name: 'command pruning', run: () => pruner.stop() },
         { name: 'rpc server', run: () => server.close() },
         ...(client ? [{ name: 'rpc client', run: () => client!.close() }] : []),
         { name: 'ops server', run: () => closeHttpServer(opsServer) },

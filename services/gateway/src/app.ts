@@ -126,8 +126,6 @@ export function createApp(deps: AppDependencies): Express {
       idempotency: idempotency({
         redis,
         ttlSeconds: config.idempotencyTtlSeconds,
-        // Longer than any request can take, far shorter than the replay window.
-        inFlightTtlMs: Math.max(10_000, config.rpcTimeoutMs * 2 + 5000),
         keyPrefix: `${prefix}idempotency:`,
         logger,
       }),

@@ -1,7 +1,7 @@
 import { Suite, type RunningService, type ServiceName } from '@warren/launcher';
 import { Client } from 'pg';
 import type { AuditResult } from './audit';
-import type { LoadSummary, RequestRecord } from './load-driver';
+import { succeeded, type LoadSummary, type RequestRecord } from './load-driver';
 import { freePort, type PrivateServices } from './private-services';
 
 /** The gateway's RPC deadline in the fault tests: a call nobody answers becomes a 504 after this. */
@@ -147,12 +147,12 @@ export interface ScenarioFigures {
   outageMs?: number | undefined;
   /** The party was started again → every /readyz green (for Redis: the gateway uses it again). */
   recoveryMs?: number | undefined;
-  /** The party was started again → the end of the first attempt answered 201 after it (`firstSuccessAfter`). */
+  /** The party was started again → the end of the first attempt answered with success after it (`firstSuccessAfter`). */
   firstSuccessMs?: number | undefined;
 }
 
 /**
- * Milliseconds from `at` (driver.now()) to the end of the first attempt that was answered 201 and ended after it;
+ * Milliseconds from `at` (driver.now()) to the end of the first attempt that was answered with success and ended after it;
  * undefined when none did. With the driver's steady stream of requests and retries, this is how long after `at`
  * calls succeed again, to within the spacing of the attempts (about 25 ms).
  */
@@ -161,7 +161,7 @@ export function firstSuccessAfter(records: RequestRecord[], at: number): number 
   for (const record of records) {
     for (const attempt of record.attempts) {
       const end = attempt.at + attempt.ms;
-      if (attempt.outcome === 201 && end >= at && end < first) first = end;
+      if (succeeded(attempt) && end >= at && end < first) first = end;
     }
   }
   return first === Infinity ? undefined : Math.round(first - at);
@@ -170,7 +170,8 @@ export function firstSuccessAfter(records: RequestRecord[], at: number): number 
 const COLUMNS: [string, (figures: ScenarioFigures) => string | number][] = [
   ['scenario', (f) => f.scenario],
   ['requests', (f) => f.load.requests],
-  ['201', (f) => f.load.created],
+  ['ok', (f) => f.load.succeeded],
+  ['PATCH/cancel ok', (f) => f.load.changes],
   ['failed', (f) => f.load.failed],
   ['attempts', (f) => f.load.attempts],
   ['retried', (f) => f.load.retried],
@@ -187,7 +188,7 @@ const COLUMNS: [string, (figures: ScenarioFigures) => string | number][] = [
   ['max total ms', (f) => f.load.maxTotalMs],
   ['down ms', (f) => (f.outageMs === undefined ? '-' : Math.round(f.outageMs))],
   ['recovery ms', (f) => f.recoveryMs ?? '-'],
-  ['1st 201 ms', (f) => f.firstSuccessMs ?? '-'],
+  ['1st ok ms', (f) => f.firstSuccessMs ?? '-'],
   ['rows', (f) => f.audit.rows],
   ['dup', (f) => f.audit.duplicated.length],
   ['missing', (f) => f.audit.missing.length],

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * A client that keeps writing while a fault test breaks things: a steady stream of POST /v1/users and
- * POST /v1/orders (orders for users it created), each with a unique Idempotency-Key, retried with the SAME key and
+ * A client that keeps writing while a fault test breaks things: a steady stream of POST /v1/users, POST /v1/orders
+ * (orders for users it created), PATCH /v1/users/:id (renames of those users) and POST /v1/orders/:id/cancel (each of
+ * its orders at most once), each with a unique Idempotency-Key, retried with the SAME key and
  * body on 503, 504, 409-in-flight, a connection error or a client timeout, with capped exponential backoff and
  * jitter, up to a bound in attempts and time. It records every attempt, stops issuing requests by itself after
  * `maxDurationMs` (or at `stop()`), and `stop()` resolves once every request has a final outcome.
@@ -23,16 +24,31 @@ export interface Attempt {
   error?: string;
 }
 
+export type RequestKind = 'user' | 'order' | 'patch' | 'cancel';
+
+/** The status that ends a request of each kind successfully: 201 for a create, 200 for a change. */
+export const SUCCESS_STATUS: Record<RequestKind, 200 | 201> = { user: 201, order: 201, patch: 200, cancel: 200 };
+
+/** Whether an attempt was answered with a success status (the driver sends each kind to its own route). */
+export function succeeded(attempt: Attempt): boolean {
+  return attempt.outcome === 200 || attempt.outcome === 201;
+}
+
 export interface RequestRecord {
   key: string;
-  kind: 'user' | 'order';
-  /** What identifies the row it creates: the user's email, or the order's single item's SKU. */
+  kind: RequestKind;
+  method: 'POST' | 'PATCH';
+  path: string;
+  /**
+   * A create: what identifies the row it creates (the user's email, or the order's single item's SKU). A change:
+   * the id of the user or order it changes.
+   */
   naturalKey: string;
   body: unknown;
   attempts: Attempt[];
   /** The last attempt's outcome, once the request is over. */
   final: Outcome | 'pending';
-  /** The id in the 201 body. */
+  /** The id in the success body. */
   entityId?: string;
   /** From the first attempt's start to the final outcome. */
   totalMs: number;
@@ -44,6 +60,9 @@ export interface LoadDriverOptions {
   ratePerSecond?: number;
   /** Share of new requests that are orders, once some users exist. */
   orderShare?: number;
+  /** Shares of new requests that rename a user, and that cancel an order, once there are some. */
+  patchShare?: number;
+  cancelShare?: number;
   /** Hard stop for issuing new requests. */
   maxDurationMs: number;
   maxAttempts?: number;
@@ -65,6 +84,8 @@ export class LoadDriver {
   private gateways: string[];
   private nextGateway = 0;
   private readonly createdUsers: string[] = [];
+  /** Orders created and not yet chosen for a cancel: each is cancelled at most once. */
+  private readonly uncancelledOrders: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly startedAt = performance.now();
   private ticker: NodeJS.Timeout | undefined;
@@ -77,7 +98,9 @@ export class LoadDriver {
     this.gateways = [...options.gateways];
     this.options = {
       ratePerSecond: 40,
-      orderShare: 0.5,
+      orderShare: 0.4,
+      patchShare: 0.15,
+      cancelShare: 0.1,
       // The bound is retryBudgetMs; this only stops a runaway (30 was reached inside the budget on a loaded machine).
       maxAttempts: 60,
       retryBudgetMs: 45_000,
@@ -121,41 +144,48 @@ export class LoadDriver {
 
   private issue(): void {
     if (this.stopped) return;
-    const n = this.sequence++;
-    const makeOrder = this.createdUsers.length > 0 && Math.random() < this.options.orderShare;
-    const key = `${this.runId}-${makeOrder ? 'o' : 'u'}-${n}`;
-    const record: RequestRecord = makeOrder
-      ? {
-          key,
-          kind: 'order',
-          naturalKey: key,
-          body: {
-            userId: this.createdUsers[Math.floor(Math.random() * this.createdUsers.length)],
-            currency: 'EUR',
-            // The SKU is the key: the audit finds each request's order rows by it.
-            items: [{ sku: key, quantity: 1 + (n % 3), unitPriceCents: 250 }],
-          },
-          attempts: [],
-          final: 'pending',
-          totalMs: 0,
-        }
-      : {
-          key,
-          kind: 'user',
-          naturalKey: `${key}@faults.example`,
-          body: { name: `Fault ${n}`, email: `${key}@faults.example` },
-          attempts: [],
-          final: 'pending',
-          totalMs: 0,
-        };
+    const record = this.nextRecord(this.sequence++);
     this.records.push(record);
     const done = this.send(record).finally(() => this.inFlight.delete(done));
     this.inFlight.add(done);
   }
 
+  private nextRecord(n: number): RequestRecord {
+    const { orderShare, patchShare, cancelShare } = this.options;
+    const draw = Math.random();
+    const anyUser = () => this.createdUsers[Math.floor(Math.random() * this.createdUsers.length)]!;
+    const base = { attempts: [], final: 'pending' as const, totalMs: 0 };
+    if (draw < patchShare && this.createdUsers.length > 0) {
+      const key = `${this.runId}-p-${n}`;
+      const userId = anyUser();
+      const path = `/v1/users/${userId}`;
+      return { ...base, key, kind: 'patch', method: 'PATCH', path, naturalKey: userId, body: { name: `Patched ${n}` } };
+    }
+    if (draw < patchShare + cancelShare && this.uncancelledOrders.length > 0) {
+      const key = `${this.runId}-c-${n}`;
+      const orderId = this.uncancelledOrders.splice(Math.floor(Math.random() * this.uncancelledOrders.length), 1)[0]!;
+      const path = `/v1/orders/${orderId}/cancel`;
+      return { ...base, key, kind: 'cancel', method: 'POST', path, naturalKey: orderId, body: undefined };
+    }
+    if (draw < patchShare + cancelShare + orderShare && this.createdUsers.length > 0) {
+      const key = `${this.runId}-o-${n}`;
+      const body = {
+        userId: anyUser(),
+        currency: 'EUR',
+        // The SKU is the key: the audit finds each request's order rows by it.
+        items: [{ sku: key, quantity: 1 + (n % 3), unitPriceCents: 250 }],
+      };
+      return { ...base, key, kind: 'order', method: 'POST', path: '/v1/orders', naturalKey: key, body };
+    }
+    const key = `${this.runId}-u-${n}`;
+    const email = `${key}@faults.example`;
+    const body = { name: `Fault ${n}`, email };
+    return { ...base, key, kind: 'user', method: 'POST', path: '/v1/users', naturalKey: email, body };
+  }
+
   private async send(record: RequestRecord): Promise<void> {
-    const path = record.kind === 'user' ? '/v1/users' : '/v1/orders';
-    const body = JSON.stringify(record.body);
+    const body = record.body === undefined ? undefined : JSON.stringify(record.body);
+    const success = SUCCESS_STATUS[record.kind];
     const firstAt = this.now();
     for (let attemptNumber = 1; ; attemptNumber++) {
       const gateway = this.gateways[this.nextGateway++ % this.gateways.length]!;
@@ -163,16 +193,20 @@ export class LoadDriver {
       const attempt: Attempt = { outcome: 'timeout', ms: 0, at, epochMs: Date.now(), gateway };
       let retriable: boolean;
       try {
-        const response = await fetch(`${gateway}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': record.key },
+        const response = await fetch(`${gateway}${record.path}`, {
+          method: record.method,
+          headers: {
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            'idempotency-key': record.key,
+          },
           body,
           signal: AbortSignal.timeout(this.options.attemptTimeoutMs),
         });
         const text = await response.text();
         attempt.outcome = response.status;
-        if (response.status === 201) record.entityId = (JSON.parse(text) as { id: string }).id;
-        // 409 is retried only when it says the same key is still in flight (a duplicate email would be a bug).
+        if (response.status === success) record.entityId = (JSON.parse(text) as { id: string }).id;
+        // 409 is retried only when it says the same key is still in flight (a duplicate email, or "already
+        // cancelled" for a retried cancel, would be a bug).
         retriable =
           RETRIABLE_STATUSES.has(response.status) || (response.status === 409 && /in.flight|in progress/i.test(text));
       } catch (error) {
@@ -190,8 +224,9 @@ export class LoadDriver {
       record.attempts.push(attempt);
       record.final = attempt.outcome;
       record.totalMs = this.now() - firstAt;
-      if (attempt.outcome === 201) {
+      if (attempt.outcome === success) {
         if (record.kind === 'user' && record.entityId) this.createdUsers.push(record.entityId);
+        if (record.kind === 'order' && record.entityId) this.uncancelledOrders.push(record.entityId);
         return;
       }
       if (!retriable || attemptNumber >= this.options.maxAttempts) return;
@@ -207,8 +242,11 @@ export class LoadDriver {
 
 export interface LoadSummary {
   requests: number;
-  created: number;
-  /** Requests whose final outcome is not 201. */
+  /** Requests that ended with their success status (201 for a create, 200 for a PATCH or cancel). */
+  succeeded: number;
+  /** Of those, PATCHes and cancels. */
+  changes: number;
+  /** Requests whose final outcome is not their success status. */
   failed: number;
   attempts: number;
   /** Requests that needed more than one attempt. */
@@ -218,7 +256,7 @@ export interface LoadSummary {
   status409: number;
   connectionErrors: number;
   timeouts: number;
-  /** Attempts with any other outcome than 201, 503, 504, 409, a connection error or a timeout (e.g. 500). */
+  /** Attempts with any other outcome than success, 503, 504, 409, a connection error or a timeout (e.g. 500). */
   otherStatuses: number;
   /** Over all attempts. */
   p50Ms: number;
@@ -237,13 +275,21 @@ function quantile(sorted: number[], q: number): number {
 
 export function summarize(records: RequestRecord[]): LoadSummary {
   const attempts = records.flatMap((record) => record.attempts);
+  const ended = (record: RequestRecord) => record.final === SUCCESS_STATUS[record.kind];
+  const unexpected = records.flatMap((record) =>
+    record.attempts.filter(
+      (attempt) =>
+        typeof attempt.outcome === 'number' && ![SUCCESS_STATUS[record.kind], 503, 504, 409].includes(attempt.outcome),
+    ),
+  );
   const latencies = attempts.map((attempt) => attempt.ms).sort((a, b) => a - b);
   const count = (predicate: (attempt: Attempt) => boolean) => attempts.filter(predicate).length;
   const failures = attempts.filter((attempt) => attempt.outcome === 503 || attempt.outcome === 504);
   return {
     requests: records.length,
-    created: records.filter((record) => record.final === 201).length,
-    failed: records.filter((record) => record.final !== 201).length,
+    succeeded: records.filter(ended).length,
+    changes: records.filter((record) => ended(record) && (record.kind === 'patch' || record.kind === 'cancel')).length,
+    failed: records.filter((record) => !ended(record)).length,
     attempts: attempts.length,
     retried: records.filter((record) => record.attempts.length > 1).length,
     status503: count((attempt) => attempt.outcome === 503),
@@ -251,9 +297,7 @@ export function summarize(records: RequestRecord[]): LoadSummary {
     status409: count((attempt) => attempt.outcome === 409),
     connectionErrors: count((attempt) => attempt.outcome === 'connection_error'),
     timeouts: count((attempt) => attempt.outcome === 'timeout'),
-    otherStatuses: count(
-      (attempt) => typeof attempt.outcome === 'number' && ![201, 503, 504, 409].includes(attempt.outcome as number),
-    ),
+    otherStatuses: unexpected.length,
     p50Ms: Math.round(quantile(latencies, 0.5)),
     p99Ms: Math.round(quantile(latencies, 0.99)),
     maxMs: Math.round(latencies.at(-1) ?? 0),

@@ -10,9 +10,11 @@ import {
   ValidationError,
 } from '../errors/http-errors';
 import { isRedisReady, type Redis } from '../redis';
+import { deadlineOf } from './request-deadline';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+export const DEFAULT_IN_FLIGHT_MARGIN_MS = 1000;
 
 /**
  * A usable Idempotency-Key: 1–255 printable ASCII characters, not starting or
@@ -79,8 +81,12 @@ export interface IdempotencyOptions {
   redis: Redis;
   /** How long a completed response is replayed. */
   ttlSeconds: number;
-  /** How long an unfinished claim blocks the key, so a crashed gateway does not block it forever. */
-  inFlightTtlMs: number;
+  /**
+   * How long past the request's own deadline an unfinished claim still blocks its key (default 1000 ms). A gateway
+   * killed mid-request leaves the key "in progress" (409) no longer than that; a retry after it reaches the worker,
+   * whose dedupe answers with the first attempt's outcome.
+   */
+  inFlightMarginMs?: number;
   keyPrefix: string;
   logger: Logger;
 }
@@ -100,8 +106,8 @@ function replay(res: Response, record: DoneRecord): void {
 }
 
 /**
- * Stripe-style idempotency for POST routes. With an Idempotency-Key the first
- * request claims the key atomically (SET NX PX, an in-flight marker carrying the
+ * Stripe-style idempotency for the routes marked idempotent (POSTs, PATCH, cancel). With an Idempotency-Key the first
+ * request claims the key atomically (SET NX PX until the request's deadline plus a margin, an in-flight marker with the
  * request's fingerprint); its final response is stored for `ttlSeconds` and
  * replayed to later requests with the same key and body. The same key with a
  * different body is a 422, a duplicate while the first is running a 409. A 5xx
@@ -111,6 +117,7 @@ function replay(res: Response, record: DoneRecord): void {
 export function idempotency(options: IdempotencyOptions): RequestHandler {
   const { redis, keyPrefix, logger } = options;
   const ttlMs = options.ttlSeconds * 1000;
+  const inFlightMarginMs = options.inFlightMarginMs ?? DEFAULT_IN_FLIGHT_MARGIN_MS;
 
   return async (req, res, next) => {
     const key = req.get(IDEMPOTENCY_KEY_HEADER);
@@ -129,12 +136,15 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
     const fingerprint = idempotencyFingerprint(req.method, req.baseUrl + req.path, req.body);
     const token = randomUUID();
     const marker: InFlightRecord = { state: 'in_flight', fingerprint, token };
+    const deadline = deadlineOf(req);
+    if (deadline === undefined) throw new Error('idempotency needs the request deadline: mount requestDeadline first');
+    const inFlightTtlMs = Math.max(1, deadline - Date.now()) + inFlightMarginMs;
 
     let existing: StoredRecord | null = null;
     try {
       // Two attempts: the record may expire between a failed claim and the read.
       for (let attempt = 0; attempt < 2; attempt++) {
-        const claimed = await redis.set(redisKey, JSON.stringify(marker), 'PX', options.inFlightTtlMs, 'NX');
+        const claimed = await redis.set(redisKey, JSON.stringify(marker), 'PX', inFlightTtlMs, 'NX');
         if (claimed === 'OK') {
           existing = null;
           break;

@@ -67,6 +67,7 @@ export const API_ROUTES: readonly ApiRoute[] = Object.freeze([
     rpc: usersUpdate,
     toRequest: ({ params, body }) => ({ ...body, id: params.id }),
     success: { status: 200, description: 'The updated user.' },
+    idempotent: true,
     invalidates: true,
   }),
   defineApiRoute({

@@ -96,6 +96,40 @@ describe('Idempotency-Key on POST routes (real Redis)', () => {
     await http().post(`/v1/orders/${randomUUID()}/cancel`).set('Idempotency-Key', cancelKey).expect(422);
   });
 
+  it('replays a keyed PATCH too, and a different change under the same key is a 422', async () => {
+    const user = (await http().post('/v1/users').send(newUserBody()).expect(201)).body;
+    const key = randomUUID();
+    const first = await http().patch(`/v1/users/${user.id}`).set('Idempotency-Key', key).send({ name: 'Once' });
+    expect(first.status).toBe(200);
+    const replay = await http().patch(`/v1/users/${user.id}`).set('Idempotency-Key', key).send({ name: 'Once' });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    await http().patch(`/v1/users/${user.id}`).set('Idempotency-Key', key).send({ name: 'Twice' }).expect(422);
+    expect(
+      backend.callsTo(routes.usersUpdate).filter((call) => (call.request as { id: string }).id === user.id),
+    ).toHaveLength(1);
+  });
+
+  it("bounds the in-flight marker by the request's own deadline plus a margin, not a fixed 15 s", async () => {
+    const key = randomUUID();
+    // then() sends it now (supertest sends on the first then), without waiting for the answer.
+    const pending = http()
+      .post('/v1/users')
+      .set('Idempotency-Key', key)
+      .send(newUserBody(SLOW_NAME))
+      .then((response) => response);
+    const redisKey = `${suite.gateway.redisKeyPrefix}idempotency:${key}`;
+    let ttlMs = -2;
+    for (let attempt = 0; attempt < 50 && ttlMs < 0; attempt++) {
+      await sleep(20);
+      ttlMs = await suite.gateway.redis.pttl(redisKey);
+    }
+    // rpcTimeoutMs 500 + DEFAULT_IN_FLIGHT_MARGIN_MS 1000: a gateway killed now would block the key no longer.
+    expect(ttlMs).toBeGreaterThan(0);
+    expect(ttlMs).toBeLessThanOrEqual(1500);
+    expect((await pending).status).toBe(504);
+  });
+
   it('rejects a malformed key with 400, and invalid bodies before claiming the key', async () => {
     const tooLong = await http()
       .post('/v1/users')

@@ -3,6 +3,7 @@ import { RpcError } from '@warren/rpc';
 import {
   asUnavailableWhenDatabaseIsDown,
   claimCommand,
+  runCommandOnce,
   decodeCursor,
   toPage,
   withTransaction,
@@ -125,21 +126,30 @@ export class OrdersRepository {
   }
 
   /**
-   * Cancels a confirmed order in one conditional update. Only when no row
-   * changed does it look up why: already cancelled (conflict) or unknown (not found).
+   * Cancels a confirmed order in one conditional update. Only when no row changed does it look up why: already
+   * cancelled (conflict) or unknown (not found). With an idempotency key a repeat returns the order as the first
+   * call cancelled it, not a conflict.
    */
-  async cancel(id: string): Promise<Order> {
-    const updated = await this.query<OrderRow>(
-      `UPDATE orders SET status = 'cancelled', updated_at = now()
-       WHERE id = $1 AND status = 'confirmed'
-       RETURNING ${COLUMNS}`,
-      [id],
-    );
-    const row = updated.rows[0];
-    if (row) return toOrder(row);
-    const existing = await this.query<{ status: Order['status'] }>('SELECT status FROM orders WHERE id = $1', [id]);
-    if (existing.rows[0]) throw new OrderAlreadyCancelledError(id);
-    throw new OrderNotFoundError(id);
+  async cancel(id: string, idempotencyKey?: string): Promise<Order> {
+    try {
+      return await runCommandOnce(this.pool, idempotencyKey, id, async (queryable) => {
+        const updated = await queryable.query<OrderRow>(
+          `UPDATE orders SET status = 'cancelled', updated_at = now()
+           WHERE id = $1 AND status = 'confirmed'
+           RETURNING ${COLUMNS}`,
+          [id],
+        );
+        const row = updated.rows[0];
+        if (row) return toOrder(row);
+        const existing = await queryable.query<{ status: Order['status'] }>('SELECT status FROM orders WHERE id = $1', [
+          id,
+        ]);
+        if (existing.rows[0]) throw new OrderAlreadyCancelledError(id);
+        throw new OrderNotFoundError(id);
+      });
+    } catch (error) {
+      throw translate(error);
+    }
   }
 
   private async query<Row extends object>(text: string, values: unknown[]) {

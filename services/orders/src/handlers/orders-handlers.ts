@@ -54,8 +54,8 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
 
   server.handle(
     ordersCancel,
-    async ({ id }) => {
-      const order = await repository.cancel(id);
+    async ({ id }, context) => {
+      const order = await repository.cancel(id, context.idempotencyKey);
       logger.info({ orderId: id }, 'order cancelled');
       return order;
     },

@@ -115,6 +115,36 @@ describe('OrdersRepository against PostgreSQL', () => {
     }
   });
 
+  it('cancels once per idempotency key: a repeat, even racing, gets the first cancellation back, not a conflict', async () => {
+    const created = await repository.create(newOrder());
+    const key = `cancel-${randomUuid()}`;
+    const first = await repository.cancel(created.id, key);
+    expect(first).toMatchObject({ id: created.id, status: 'cancelled' });
+    await expect(repository.cancel(created.id, key)).resolves.toEqual(first);
+    // Another key is another cancel: the order is cancelled already.
+    await expect(repository.cancel(created.id, `other-${randomUuid()}`)).rejects.toBeInstanceOf(
+      OrderAlreadyCancelledError,
+    );
+
+    const raced = await repository.create(newOrder());
+    const raceKey = `cancel-race-${randomUuid()}`;
+    const results = await Promise.all(Array.from({ length: 5 }, () => repository.cancel(raced.id, raceKey)));
+    for (const result of results) expect(result).toEqual(results[0]);
+  });
+
+  it('refuses an idempotency key spent on another command, and records nothing for a failed cancel', async () => {
+    const key = `spent-${randomUuid()}`;
+    const order = await repository.create(newOrder(), key);
+    await expect(repository.cancel(order.id, key)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(repository.get(order.id)).resolves.toMatchObject({ status: 'confirmed' });
+
+    const missingKey = `missing-${randomUuid()}`;
+    const missing = randomUuid();
+    await expect(repository.cancel(missing, missingKey)).rejects.toBeInstanceOf(OrderNotFoundError);
+    const { rows } = await pool.query('SELECT 1 FROM processed_commands WHERE key = $1', [missingKey]);
+    expect(rows).toHaveLength(0);
+  });
+
   it('creates once per idempotency key: a repeat returns the first order and inserts nothing', async () => {
     const key = `test-${randomUuid()}`;
     const userId = randomUuid();

@@ -4,6 +4,7 @@ import {
   asUnavailableWhenDatabaseIsDown,
   claimCommand,
   decodeCursor,
+  runCommandOnce,
   toPage,
   withTransaction,
 } from '@warren/service-kit';
@@ -109,11 +110,21 @@ export class UsersRepository {
     return { items: page.items.map(toUser), nextCursor: page.nextCursor };
   }
 
-  /** Changes the given fields and `updatedAt`; UserNotFoundError or EmailTakenError. */
-  async update(id: string, changes: UserChanges): Promise<User> {
-    const [row] = await this.query(UPDATE_USER, [id, changes.name ?? null, changes.email ?? null]);
-    if (!row) throw new UserNotFoundError(id);
-    return toUser(row);
+  /**
+   * Changes the given fields and `updatedAt`; UserNotFoundError or EmailTakenError. With an idempotency key a repeat
+   * returns the user as the first call left it, and changes nothing again.
+   */
+  async update(id: string, changes: UserChanges, idempotencyKey?: string): Promise<User> {
+    try {
+      return await runCommandOnce(this.pool, idempotencyKey, id, async (queryable) => {
+        const [row] = (await queryable.query<UserRow>(UPDATE_USER, [id, changes.name ?? null, changes.email ?? null]))
+          .rows;
+        if (!row) throw new UserNotFoundError(id);
+        return toUser(row);
+      });
+    } catch (error) {
+      throw translate(error);
+    }
   }
 
   private async query(text: string, values: unknown[]): Promise<UserRow[]> {

@@ -22,5 +22,9 @@ export function registerUsersHandlers(server: RpcServer, { repository, concurren
     )
     .handle(usersGet, ({ id }) => repository.get(id), options)
     .handle(usersList, ({ limit, cursor }) => repository.list({ limit, cursor }), options)
-    .handle(usersUpdate, ({ id, name, email }) => repository.update(id, { name, email }), options);
+    .handle(
+      usersUpdate,
+      ({ id, name, email }, context) => repository.update(id, { name, email }, context.idempotencyKey),
+      options,
+    );
 }

@@ -194,6 +194,38 @@ describe('users repository against PostgreSQL', () => {
     });
   });
 
+  describe('idempotent update', () => {
+    it('applies a keyed change once: a repeat gets the first outcome back even after a later change', async () => {
+      const user = await users.create({ name: 'Before', email: uniqueEmail('Patch') });
+      const key = `patch-${randomHex(8)}`;
+      const first = await users.update(user.id, { name: 'First change' }, key);
+      expect(first).toMatchObject({ id: user.id, name: 'First change' });
+      const later = await users.update(user.id, { name: 'Later change' });
+      // A redelivered or retried first PATCH must not undo the later one.
+      await expect(users.update(user.id, { name: 'First change' }, key)).resolves.toEqual(first);
+      await expect(users.get(user.id)).resolves.toEqual(later);
+    });
+
+    it('gives racing duplicates of one keyed change the same outcome', async () => {
+      const user = await users.create({ name: 'Racing', email: uniqueEmail('PatchRace') });
+      const key = `patch-race-${randomHex(8)}`;
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => users.update(user.id, { email: uniqueEmail('Raced') }, key)),
+      );
+      for (const result of results) expect(result).toEqual(results[0]);
+      await expect(users.get(user.id)).resolves.toEqual(results[0]);
+    });
+
+    it('records nothing for a change that failed, so its retry runs again', async () => {
+      const taken = uniqueEmail('TakenByOther');
+      await users.create({ name: 'Other', email: taken });
+      const user = await users.create({ name: 'Mover', email: uniqueEmail('Mover') });
+      const key = `patch-fail-${randomHex(8)}`;
+      await expect(users.update(user.id, { email: taken }, key)).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(users.update(user.id, { name: 'Renamed' }, key)).resolves.toMatchObject({ name: 'Renamed' });
+    });
+  });
+
   it('fails fast with a retriable unavailable error when the database cannot be reached', async () => {
     const deadPool = poolFor('postgres://warren:warren@127.0.0.1:1/warren_users', 2);
     const unreachable = new UsersRepository(deadPool);
