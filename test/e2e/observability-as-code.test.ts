@@ -234,6 +234,7 @@ describe('dashboards, alerts and scrape configuration as code', () => {
     it('gives every alert a severity, a summary, a description and a `for:` that parses', () => {
       expect(alerts.map((alert) => alert.alert).sort()).toEqual([
         'WarrenDeadLetters',
+        'WarrenDeadLettersWaiting',
         'WarrenHighHttpErrorRate',
         'WarrenHighHttpLatency',
         'WarrenHighRpcLatency',

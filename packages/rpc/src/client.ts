@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { context, type Context, type Span } from '@opentelemetry/api';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
 import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
 import { ConsumerCounts } from './consumer-counts';
@@ -22,6 +22,7 @@ import {
 } from './errors';
 import { silentLogger, type RpcLogger } from './logger';
 import { rpcMetrics, type CallOutcome, type RpcMetrics } from './metrics';
+import { probeQueue, type QueueStatus } from './queue-probe';
 import { queueNameOf } from './queues';
 import type { RouteDefinition, RouteReply, RouteRequest } from './route';
 import { endSpan, startClientSpan } from './tracing';
@@ -85,11 +86,8 @@ export interface RouteStatusOptions {
   deadline?: number;
 }
 
-export interface RouteStatus {
-  exists: boolean;
-  consumers: number;
-  messages: number;
-}
+/** Whether a route's queue exists, its consumers and its ready messages. */
+export type RouteStatus = QueueStatus;
 
 interface PendingCall {
   route: string;
@@ -395,8 +393,6 @@ export class RpcClient {
   }
 }
 
-const NOT_FOUND = 404;
-
 /** The `route` label of calls refused before they named a route: refused on arrival. */
 const ANY_ROUTE = '*';
 
@@ -411,25 +407,4 @@ interface OutgoingMessage {
 function earliest(first: number | undefined, second: number | undefined): number | undefined {
   if (first === undefined) return second;
   return second === undefined || first <= second ? first : second;
-}
-
-/** A queue's counts from a passive declare, on a channel of its own (a missing queue closes the channel). */
-async function probeQueue(connection: RecoveringChannelModel, routeName: string): Promise<RouteStatus> {
-  let probe: Channel;
-  try {
-    probe = await connection.createChannel();
-  } catch (cause) {
-    throw new RpcUnavailableError(`could not open a channel to probe ${routeName}`, { cause });
-  }
-  probe.on('error', () => undefined);
-  try {
-    const queue = await probe.checkQueue(routeName);
-    return { exists: true, consumers: queue.consumerCount, messages: queue.messageCount };
-  } catch (error) {
-    if ((error as { code?: unknown }).code === NOT_FOUND) return { exists: false, consumers: 0, messages: 0 };
-    throw new RpcUnavailableError(`could not probe ${routeName}`, { cause: error });
-  } finally {
-    // Not awaited: nobody waits on a broker that is slow to confirm a close.
-    probe.close().catch(() => undefined);
-  }
 }

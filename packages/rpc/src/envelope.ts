@@ -52,6 +52,12 @@ export function decodeReply(route: string, body: Buffer): unknown {
   throw new RpcRemoteError(route, code, wire.message, wire.details, wire.retriable === true);
 }
 
+/** The deadline header of a message (epoch ms), or undefined when it carries none a server could honour. */
+export function deadlineOf(headers: Readonly<Record<string, unknown>>): number | undefined {
+  const value = headers[DEADLINE_HEADER];
+  return typeof value === 'number' ? value : undefined;
+}
+
 /**
  * The idempotency key of a message, or undefined when the caller sent none. A header that is present but empty, too
  * long or not a string is refused rather than ignored: ignoring it would silently drop the caller's guarantee.

@@ -7,8 +7,32 @@ export {
   type RpcClientOptions,
 } from './client';
 export type { ConnectionOptions } from './connection';
+export {
+  BROKER_HEADERS,
+  DEFAULT_REPLAY_TIMEOUT_MS,
+  deathOf,
+  replayPlan,
+  type Death,
+  type ReplayAnswer,
+  type ReplayOptions,
+  type ReplayPlan,
+} from './dead-letter-message';
+export {
+  DeadLetterBatch,
+  DeadLetterClient,
+  type DeadLetter,
+  type DeadLetterClientOptions,
+  type DeadLetterSelection,
+  type ReplayResult,
+} from './dead-letters';
 export { beforeDeadline } from './deadline';
-export { DEADLINE_HEADER, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, MAX_IDEMPOTENCY_KEY_LENGTH } from './envelope';
+export {
+  DEADLINE_HEADER,
+  deadlineOf,
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeyOf,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from './envelope';
 export {
   InvalidIdempotencyKeyError,
   isRpcErrorCode,
@@ -33,7 +57,14 @@ export {
   routeQueueDeclaration,
   type QueueSettings,
 } from './queues';
-export { DurationRecorder, rpcMetrics, type CallOutcome, type InFlightSource, type RpcMetrics } from './metrics';
+export {
+  DurationRecorder,
+  rpcMetrics,
+  type CallOutcome,
+  type DeadLetterSource,
+  type InFlightSource,
+  type RpcMetrics,
+} from './metrics';
 export {
   defineRoute,
   type RouteDefinition,

@@ -19,10 +19,15 @@ export interface RpcMetrics {
   /** Handled requests that ended in an error, by route and error code (`internal` for an unexpected throw). */
   serverErrors: Counter<'route' | 'code'>;
   serverDeadLettered: Counter<'route' | 'reason'>;
+  /** Servers add themselves here so the dead-letter gauge can ask the broker about their routes' queues. */
+  deadLetterSources: Set<DeadLetterSource>;
 }
 
 /** Reports, when Prometheus scrapes, how many calls of each route are in flight. */
 export type InFlightSource = () => Iterable<readonly [route: string, count: number]>;
+
+/** Reports, when Prometheus scrapes, how many messages each dead-letter queue of a server's routes holds. */
+export type DeadLetterSource = () => Promise<Iterable<readonly [queue: string, messages: number]>>;
 
 type DurationChild = ReturnType<Histogram<'route' | 'outcome'>['labels']>;
 
@@ -73,8 +78,20 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
   const registers = [registry];
   const clientInFlightSources = new Set<InFlightSource>();
   const serverInFlightSources = new Set<InFlightSource>();
+  const deadLetterSources = new Set<DeadLetterSource>();
   inFlightGauge('rpc_client_in_flight', 'RPC calls waiting for their reply.', registry, clientInFlightSources);
   inFlightGauge('rpc_server_in_flight', 'RPC requests being handled.', registry, serverInFlightSources);
+  new Gauge({
+    name: 'rpc_dead_letter_messages',
+    help: 'Messages in the dead-letter queue of each route this process serves, asked of the broker at scrape time.',
+    labelNames: ['queue'],
+    registers,
+    async collect() {
+      const reports = await Promise.all([...deadLetterSources].map((source) => source()));
+      this.reset();
+      for (const report of reports) for (const [queue, messages] of report) this.set({ queue }, messages);
+    },
+  });
   const metrics: RpcMetrics = {
     clientDuration: new DurationRecorder(
       new Histogram({
@@ -126,6 +143,7 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
       labelNames: ['route', 'reason'],
       registers,
     }),
+    deadLetterSources,
   };
   metricsByRegistry.set(registry, metrics);
   return metrics;

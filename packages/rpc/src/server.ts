@@ -2,12 +2,13 @@ import type { Context } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
 import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
-import { settlesWithin } from './deadline';
+import { beforeDeadline, settlesWithin } from './deadline';
 import type { CallParent } from './client';
-import { DEADLINE_HEADER, JSON_CONTENT_TYPE, encodeError, encodeResult, idempotencyKeyOf } from './envelope';
+import { JSON_CONTENT_TYPE, deadlineOf, encodeError, encodeResult, idempotencyKeyOf } from './envelope';
 import { RpcError } from './errors';
 import { silentLogger, type RpcLogger } from './logger';
 import { rpcMetrics, type RpcMetrics } from './metrics';
+import { probeQueue } from './queue-probe';
 import { deadLetterQueueOf, queueNameOf, routeQueueDeclaration, type QueueSettings } from './queues';
 import type { RouteDefinition, RouteParsedRequest, RouteReplyInput } from './route';
 import { context, endSpan, startServerSpan } from './tracing';
@@ -60,6 +61,9 @@ interface Binding {
 const DEAD_LETTER_REASONS = ['missing_reply_to', 'undecodable', 'invalid_payload'] as const;
 type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
+/** How long a scrape waits for the broker's count of one dead-letter queue; past it the queue has no sample. */
+const DEAD_LETTER_PROBE_TIMEOUT_MS = 1000;
+
 type DecodedRequest =
   | { ok: true; request: unknown }
   | { ok: false; reason: Exclude<DeadLetterReason, 'missing_reply_to'>; error: RpcError };
@@ -82,10 +86,32 @@ export class RpcServer {
     this.logger = options.logger ?? silentLogger;
     this.metrics = rpcMetrics(options.registry);
     this.metrics.serverInFlightSources.add(this.inFlightByRoute);
+    this.metrics.deadLetterSources.add(this.deadLetterDepths);
   }
 
   private readonly inFlightByRoute = () =>
     [...this.bindings.values()].map((binding) => [binding.route.name, binding.inFlight] as const);
+
+  // rpc_dead_letter_messages: each queue on a probe channel of its own, bounded, so a scrape never waits on the broker.
+  private readonly deadLetterDepths = async () => {
+    const connection = this.connection;
+    if (!connection || this.draining) return [];
+    const depths = await Promise.all(
+      [...this.bindings.values()].map((binding) => {
+        const queue = deadLetterQueueOf(queueNameOf(binding.route.name, this.options));
+        const probe = beforeDeadline(
+          probeQueue(connection, queue),
+          Date.now() + DEAD_LETTER_PROBE_TIMEOUT_MS,
+          () => new Error(`no count of ${queue} in time`),
+        );
+        return probe.then(
+          (status) => (status.exists ? [[queue, status.messages] as const] : []),
+          () => [],
+        );
+      }),
+    );
+    return depths.flat();
+  };
 
   /** Registers the handler of a route; call it before `start()`. */
   handle<Route extends RouteDefinition>(route: Route, handler: RouteHandler<Route>, options: HandleOptions = {}): this {
@@ -168,6 +194,7 @@ export class RpcServer {
     this.connection = null;
     this.forgetChannels();
     this.metrics.serverInFlightSources.delete(this.inFlightByRoute);
+    this.metrics.deadLetterSources.delete(this.deadLetterDepths);
     if (connection) await settlesWithin(connection.close(), closeTimeoutMs);
   }
 
@@ -227,7 +254,7 @@ export class RpcServer {
       this.deadLetter(channel, message, route, 'missing_reply_to');
       return;
     }
-    const deadline = typeof headers[DEADLINE_HEADER] === 'number' ? (headers[DEADLINE_HEADER] as number) : undefined;
+    const deadline = deadlineOf(headers);
     if (deadline !== undefined && Date.now() >= deadline) {
       this.metrics.serverExpired.inc({ route });
       this.safely(() => channel.ack(message));

@@ -13,6 +13,20 @@ export {
   type CommandPruningSettings,
   type PruneRun,
 } from './command-pruning';
+export {
+  DEAD_LETTER_ACTIONS,
+  DEAD_LETTER_USAGE,
+  parseDeadLetterArgs,
+  UsageError,
+  type DeadLetterAction,
+  type DeadLetterArgs,
+} from './dead-letter-args';
+export {
+  deadLetterCommand,
+  runDeadLetterCommand,
+  type DeadLetterCommandIo,
+  type DeadLetterTarget,
+} from './dead-letter-command';
 export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logger';
 export { createMetricsRegistry } from './metrics';
 export {
