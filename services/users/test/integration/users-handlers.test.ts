@@ -84,6 +84,8 @@ describe('users handlers over a real broker', () => {
     expect(updated).toMatchObject({ id: created.id, name: 'Renamed', email, createdAt: created.createdAt });
     await expect(client.call(routes.get, { id: created.id })).resolves.toEqual(updated);
 
+    // A second user, so that a page of one has a next page even on a fresh database.
+    await client.call(routes.create, { name: 'Second', email: uniqueEmail('RoundSecond') });
     const page = await client.call(routes.list, { limit: 1 });
     expect(page.items).toHaveLength(1);
     expect(typeof page.nextCursor).toBe('string');
