@@ -109,6 +109,16 @@ if (problem !== undefined && !required) {
       }
     });
 
+    it('ships the dead-letter command in both worker images: node dist/dlq.js lists a route against the stack', async () => {
+      for (const [service, route] of [
+        ['users', 'users.create'],
+        ['orders', 'orders.create'],
+      ] as const) {
+        const output = await stack.exec(service, ['node', 'dist/dlq.js', 'list', route]);
+        expect(output).toMatch(new RegExp(`^${route.replace('.', '\\.')}\\.dead-letter: \\d+ messages?`, 'm'));
+      }
+    });
+
     describeApiEndToEnd(() => target);
 
     it('traces POST /v1/orders through gateway, orders and users into the compose Jaeger', async () => {
