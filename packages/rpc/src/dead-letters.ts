@@ -20,6 +20,7 @@ import {
 import { settlesWithin } from './deadline';
 import { DIRECT_REPLY_QUEUE, deadlineOf } from './envelope';
 import { RpcError, RpcNoRouteError, RpcUnavailableError } from './errors';
+import { probeQueue } from './queue-probe';
 import { deadLetterQueueOf, queueNameOf } from './queues';
 
 /** One message of a `<route>.dead-letter` queue, as `DeadLetterClient.take` found it. */
@@ -60,8 +61,6 @@ export interface DeadLetterClientOptions extends Pick<ConnectionOptions, 'url' |
   /** Put before every route's queue name (default none), as the servers that serve them do. */
   queuePrefix?: string;
 }
-
-const NOT_FOUND = 404;
 
 /**
  * Reads, replays and drops the messages of routes' dead-letter queues, for an operator's command
@@ -114,13 +113,9 @@ export class DeadLetterClient {
    */
   async take(route: string, selection: DeadLetterSelection = {}): Promise<DeadLetterBatch> {
     const queue = this.deadLetterQueueOf(route);
-    let waiting: number;
-    try {
-      ({ messageCount: waiting } = await this.channel.checkQueue(queue));
-    } catch (cause) {
-      if ((cause as { code?: unknown }).code !== NOT_FOUND) throw cause;
-      throw new RpcError('not_found', `there is no queue ${queue}`, { cause });
-    }
+    const status = await probeQueue(this.connection, queue);
+    if (!status.exists) throw new RpcError('not_found', `there is no queue ${queue}`);
+    const waiting = status.messages;
     const limit = selection.limit ?? Infinity;
     const taken: GetMessage[] = [];
     const selected = new Map<DeadLetter, GetMessage>();
