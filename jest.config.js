@@ -9,14 +9,14 @@
 const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
-    // node-pg-migrate ships only an ES module, which jest's CommonJS sandbox does not load (no require(esm) in jest's
-    // module registry, whatever the Node version).
-    '^.+/node_modules/node-pg-migrate/.+\\.js$': [
+    // node-pg-migrate and jose ship only ES modules, which jest's CommonJS sandbox does not load (no require(esm) in
+    // jest's module registry, whatever the Node version).
+    '^.+/node_modules/(node-pg-migrate|jose)/.+\\.js$': [
       '@swc/jest',
       { jsc: { target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(node-pg-migrate|jose)/)'],
   moduleNameMapper: { '^@warren/([a-z-]+)$': '<rootDir>/packages/$1/src' },
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

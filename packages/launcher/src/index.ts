@@ -18,3 +18,4 @@ export {
   type JaegerOptions,
   type RunningJaeger,
 } from './jaeger';
+export { startLocalIssuer, type LocalIssuer, type LocalIssuerOptions, type MintClaims } from './local-issuer';

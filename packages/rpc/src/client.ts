@@ -1,3 +1,4 @@
+import { writeCaller, type Caller } from './caller';
 import { randomBytes } from 'node:crypto';
 import { context, type Context, type Span } from '@opentelemetry/api';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
@@ -62,6 +63,8 @@ export interface CallParent {
   traceContext?: Context;
   /** The parent command's idempotency key: the nested command it issues is repeated, not redone, on a retry. */
   idempotencyKey?: string | undefined;
+  /** Who the parent was called for: the nested call is made for them too. */
+  caller?: Caller | undefined;
 }
 
 export interface CallOptions {
@@ -247,6 +250,7 @@ export class RpcClient {
     const correlationId = `${this.idPrefix}.${(this.nextId++).toString(36)}`;
     const headers: Record<string, unknown> = { ...options.headers, [DEADLINE_HEADER]: deadline };
     if (parent?.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = parent.idempotencyKey;
+    if (parent?.caller !== undefined) writeCaller(headers, parent.caller);
     const span = startClientSpan(route, correlationId, headers, parent?.traceContext ?? context.active());
 
     return new Promise((resolve, reject) => {

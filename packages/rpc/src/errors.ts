@@ -88,6 +88,13 @@ export class InvalidIdempotencyKeyError extends RpcError {
   }
 }
 
+/** The caller headers are present but do not name a usable caller. */
+export class InvalidCallerError extends RpcError {
+  constructor(header: string, reason: string) {
+    super('invalid_argument', `invalid caller: ${reason}`, { details: [{ path: header, message: reason }] });
+  }
+}
+
 /** The caller aborted the call through its AbortSignal. */
 export class RpcAbortedError extends RpcError {
   constructor(route: string, reason?: unknown) {

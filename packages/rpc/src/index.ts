@@ -34,6 +34,14 @@ export {
   MAX_IDEMPOTENCY_KEY_LENGTH,
 } from './envelope';
 export {
+  CALLER_SCOPES_HEADER,
+  CALLER_SUBJECT_HEADER,
+  callerOf,
+  MAX_CALLER_SUBJECT_LENGTH,
+  type Caller,
+} from './caller';
+export {
+  InvalidCallerError,
   InvalidIdempotencyKeyError,
   isRpcErrorCode,
   RETRIABLE_CODES,

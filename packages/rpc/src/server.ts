@@ -1,3 +1,4 @@
+import { callerOf, type Caller } from './caller';
 import type { Context } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
@@ -33,6 +34,8 @@ export interface HandlerContext extends CallParent {
   deadline: number | undefined;
   /** The command's idempotency key (validated: 1 to 255 characters), when the caller sent one. */
   idempotencyKey: string | undefined;
+  /** Who the call is made for (validated), when the caller named someone; undefined when auth is off. */
+  caller: Caller | undefined;
   /** The handler's span, in the context the caller's trace context and baggage were extracted into. */
   traceContext: Context;
   redelivered: boolean;
@@ -281,6 +284,7 @@ export class RpcServer {
           messageId,
           deadline,
           idempotencyKey: idempotencyKeyOf(headers),
+          caller: callerOf(headers),
           traceContext: spanContext,
           redelivered: message.fields.redelivered,
           headers,

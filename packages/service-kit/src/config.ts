@@ -31,21 +31,29 @@ function redact(variable: string, value: string): string {
 export const integerVariable = (defaultValue: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(defaultValue);
 
+function hasProtocol(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+  } catch {
+    return false;
+  }
+}
+
 /** A URL environment variable whose scheme is one of `protocols`, with a default. */
 export const urlVariable = (defaultValue: string, protocols: string[]) =>
   z
     .string()
     .default(defaultValue)
-    .refine(
-      (value) => {
-        try {
-          return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
-        } catch {
-          return false;
-        }
-      },
-      `must be a ${protocols.join(' or ')} URL`,
-    );
+    .refine((value) => hasProtocol(value, protocols), `must be a ${protocols.join(' or ')} URL`);
+
+/** A URL environment variable whose scheme is one of `protocols`, or nothing (undefined when unset or empty). */
+export const optionalUrlVariable = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    // A ConfigMap writes an unset value as an empty string.
+    .transform((value) => (value === '' ? undefined : value))
+    .refine((value) => value === undefined || hasProtocol(value, protocols), `must be a ${protocols.join(' or ')} URL`);
 
 /** A boolean environment variable written as true/false/1/0. */
 export const booleanVariable = (defaultValue: boolean) =>

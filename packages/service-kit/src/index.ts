@@ -4,6 +4,7 @@ export {
   integerVariable,
   logLevelVariable,
   parseEnvironment,
+  optionalUrlVariable,
   urlVariable,
 } from './config';
 export {

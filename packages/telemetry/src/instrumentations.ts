@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { isUntracedRequest } from './untraced-requests';
 
 type InstrumentationName = keyof InstrumentationConfigMap;
 
@@ -109,7 +110,7 @@ export function instrumentationConfig(): InstrumentationConfigMap {
     ...config,
     '@opentelemetry/instrumentation-http': {
       enabled: true,
-      ignoreIncomingRequestHook: isOpsRequest,
+      ignoreIncomingRequestHook: (request) => isOpsRequest(request) || isUntracedRequest(request),
       // Only calls made while handling something; never a trace of its own for a stray request.
       requireParentforOutgoingSpans: true,
     },

@@ -3,6 +3,8 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
+import { authenticate } from './auth/authenticate';
+import type { TokenVerifier } from './auth/token-verifier';
 import { UserCache } from './cache/user-cache';
 import type { GatewayConfig } from './config';
 import { problemErrorHandler } from './errors/error-mapping';
@@ -14,9 +16,11 @@ import { metricsMiddleware, registerRedisGauge } from './middleware/metrics';
 import { createRateLimiter } from './middleware/rate-limit';
 import { requestDeadline } from './middleware/request-deadline';
 import { requestId } from './middleware/request-id';
+import { loadShedding } from './middleware/load-shedding';
 import { jsonBody } from './middleware/validation';
 import { docsRouter } from './openapi/docs-page';
 import { buildOpenApiDocument } from './openapi/openapi-document';
+import type { LoadShedder } from './overload/load-shedder';
 import { isRedisReady, type Redis } from './redis';
 import { rpcRoutesOf, type ApiRoute } from './routes/api-route';
 import { apiRouter } from './routes/api-router';
@@ -45,6 +49,10 @@ export interface AppDependencies {
   routes?: readonly ApiRoute[];
   /** Prefix of every Redis key the app writes (cache, idempotency, rate limit). */
   redisKeyPrefix?: string;
+  /** Verifies bearer tokens; undefined leaves the API open (AUTH_ISSUER unset). */
+  tokenVerifier?: TokenVerifier;
+  /** Load shedding by the event loop's delay (default: none, only the RPC cap sheds). */
+  shedder?: LoadShedder;
   /** How long a readiness result is reused (default 1000 ms). */
   readinessCacheMs?: number;
 }
@@ -83,11 +91,16 @@ export function createApp(deps: AppDependencies): Express {
     );
   }
   // The deadline starts when the request is accepted; then load shedding on arrival, before the access log and
-  // everything else a request costs (RpcClient.assertCapacity: MAX_IN_FLIGHT_RPC calls are in flight).
-  app.use('/v1', requestDeadline(config.rpcTimeoutMs), (_req, _res, next) => {
-    deps.rpc.assertCapacity();
-    next();
-  });
+  // everything else a request costs.
+  app.use(
+    '/v1',
+    requestDeadline(config.rpcTimeoutMs),
+    loadShedding({
+      assertRpcCapacity: () => deps.rpc.assertCapacity(),
+      shedder: deps.shedder,
+      registry,
+    }),
+  );
   app.use(accessLog(logger));
 
   // Operations endpoints: never rate limited.
@@ -112,7 +125,9 @@ export function createApp(deps: AppDependencies): Express {
     }),
   );
 
-  const openApiDocument = JSON.stringify(buildOpenApiDocument(routes));
+  const openApiDocument = JSON.stringify(
+    buildOpenApiDocument(routes, { authentication: deps.tokenVerifier !== undefined }),
+  );
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openApiDocument);
   });
@@ -130,6 +145,7 @@ export function createApp(deps: AppDependencies): Express {
         logger,
       }),
       cache: new UserCache(redis, config.cacheTtlSeconds, logger, `${prefix}user:`),
+      authenticate: deps.tokenVerifier ? authenticate({ verifier: deps.tokenVerifier }) : undefined,
     }),
   );
 

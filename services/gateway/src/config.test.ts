@@ -15,8 +15,10 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 6000,
       rateLimitWindowMs: 60_000,
       maxInFlightRpc: 512,
+      maxEventLoopDelayMs: 50,
       corsOrigins: [],
       trustProxy: false,
+      auth: undefined,
       logLevel: 'info',
       logPretty: false,
       shutdownTimeoutMs: 25_000,
@@ -32,6 +34,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: '2',
       RATE_LIMIT_PER_MINUTE: '10',
       MAX_IN_FLIGHT_RPC: '64',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -41,7 +44,27 @@ describe('loadConfig', () => {
       trustProxy: 2,
       rateLimitPerMinute: 10,
       maxInFlightRpc: 64,
+      maxEventLoopDelayMs: 0,
     });
+  });
+
+  it('turns authentication on with AUTH_ISSUER, and refuses an issuer that is not a URL', () => {
+    expect(loadConfig({ AUTH_ISSUER: 'https://login.example/realms/warren' }).auth).toEqual({
+      issuer: 'https://login.example/realms/warren',
+      audience: 'warren',
+      jwksUrl: undefined,
+      clockToleranceSeconds: 30,
+    });
+    expect(
+      loadConfig({
+        AUTH_ISSUER: 'http://127.0.0.1:9000',
+        AUTH_JWKS_URL: 'http://127.0.0.1:9000/jwks',
+        AUTH_AUDIENCE: 'api',
+      }).auth,
+    ).toMatchObject({ audience: 'api', jwksUrl: 'http://127.0.0.1:9000/jwks' });
+    expect(() => loadConfig({ AUTH_ISSUER: 'not a url' })).toThrow(/AUTH_ISSUER/);
+    // As a ConfigMap writes an unset value.
+    expect(loadConfig({ AUTH_ISSUER: '', AUTH_JWKS_URL: '' }).auth).toBeUndefined();
   });
 
   it('fails with one line naming the bad variable', () => {

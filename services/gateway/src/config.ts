@@ -1,8 +1,26 @@
-import { booleanVariable, integerVariable, logLevelVariable, parseEnvironment, urlVariable } from '@warren/service-kit';
+import {
+  booleanVariable,
+  integerVariable,
+  logLevelVariable,
+  optionalUrlVariable,
+  parseEnvironment,
+  urlVariable,
+} from '@warren/service-kit';
 import { z } from 'zod';
 
 /** Express's `trust proxy` setting: a boolean, a hop count, or a comma list of addresses/subnets. */
 export type TrustProxySetting = boolean | number | string;
+
+export interface AuthConfig {
+  /** The `iss` every token must carry (AUTH_ISSUER). */
+  issuer: string;
+  /** The `aud` every token must name (AUTH_AUDIENCE, default `warren`). */
+  audience: string;
+  /** Where the signing keys are (AUTH_JWKS_URL); undefined: the issuer's OpenID discovery document says. */
+  jwksUrl: string | undefined;
+  /** Leeway for `exp` and `nbf` (AUTH_CLOCK_TOLERANCE_SECONDS, default 30). */
+  clockToleranceSeconds: number;
+}
 
 export interface GatewayConfig {
   port: number;
@@ -17,9 +35,13 @@ export interface GatewayConfig {
   rateLimitWindowMs: number;
   /** RPC calls in flight at once; past it requests are shed with 503 and Retry-After. */
   maxInFlightRpc: number;
+  /** Event-loop delay in ms past which API requests are shed with 503 and Retry-After; 0 turns it off. */
+  maxEventLoopDelayMs: number;
   /** Allowed CORS origins; empty means CORS is off. */
   corsOrigins: string[];
   trustProxy: TrustProxySetting;
+  /** Bearer-token authentication; undefined (AUTH_ISSUER unset) leaves the API open. */
+  auth: AuthConfig | undefined;
   logLevel: string;
   logPretty: boolean;
   shutdownTimeoutMs: number;
@@ -40,8 +62,13 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: integerVariable(6000, 1, 100_000_000),
   RATE_LIMIT_WINDOW_MS: integerVariable(60_000, 1000, 86_400_000),
   MAX_IN_FLIGHT_RPC: integerVariable(512, 1, 1_000_000),
+  MAX_EVENT_LOOP_DELAY_MS: integerVariable(50, 0, 60_000),
   CORS_ORIGINS: z.string().default(''),
   TRUST_PROXY: z.string().min(1).default('false'),
+  AUTH_ISSUER: optionalUrlVariable(['http', 'https']),
+  AUTH_AUDIENCE: z.string().min(1).default('warren'),
+  AUTH_JWKS_URL: optionalUrlVariable(['http', 'https']),
+  AUTH_CLOCK_TOLERANCE_SECONDS: integerVariable(30, 0, 600),
   LOG_LEVEL: logLevelVariable,
   LOG_PRETTY: booleanVariable(false),
   SHUTDOWN_TIMEOUT_MS: integerVariable(25_000, 1000, 600_000),
@@ -71,10 +98,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS,
     maxInFlightRpc: parsed.MAX_IN_FLIGHT_RPC,
+    maxEventLoopDelayMs: parsed.MAX_EVENT_LOOP_DELAY_MS,
     corsOrigins: parsed.CORS_ORIGINS.split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0),
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
+    auth:
+      parsed.AUTH_ISSUER === undefined
+        ? undefined
+        : {
+            issuer: parsed.AUTH_ISSUER,
+            audience: parsed.AUTH_AUDIENCE,
+            jwksUrl: parsed.AUTH_JWKS_URL,
+            clockToleranceSeconds: parsed.AUTH_CLOCK_TOLERANCE_SECONDS,
+          },
     logLevel: parsed.LOG_LEVEL,
     logPretty: parsed.LOG_PRETTY,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,

@@ -10,9 +10,12 @@ import {
   exitOnStartupFailure,
   type Logger,
 } from '@warren/service-kit';
-import { shutdownTelemetry } from '@warren/telemetry';
+import { doNotTraceRequestsWhen, shutdownTelemetry } from '@warren/telemetry';
 import { createApp } from './app';
+import { createTokenVerifier } from './auth/token-verifier';
 import { loadConfig } from './config';
+import { EventLoopDelayMonitor } from './overload/event-loop-delay';
+import { LoadShedder } from './overload/load-shedder';
 import { closeRedis, createRedis } from './redis';
 
 let logger: Logger | undefined;
@@ -37,7 +40,13 @@ async function main(): Promise<void> {
   });
   await rpc.start();
 
-  const app = createApp({ config, rpc, redis, registry, logger });
+  const eventLoopDelay = new EventLoopDelayMonitor();
+  eventLoopDelay.start();
+  const shedder = new LoadShedder({ eventLoopDelay, maxEventLoopDelayMs: config.maxEventLoopDelayMs });
+  doNotTraceRequestsWhen((request) => shedder.refusalDelayOf(request) !== undefined);
+  const tokenVerifier = config.auth ? createTokenVerifier(config.auth) : undefined;
+  if (!tokenVerifier) logger.warn('AUTH_ISSUER is not set: the API is open to any client (SECURITY.md)');
+  const app = createApp({ config, rpc, redis, registry, logger, shedder, tokenVerifier });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) =>
       error ? reject(error) : resolve(listening),

@@ -55,7 +55,7 @@ export interface StressReport {
     settledRiseRssPercent: number;
   };
   cpuPercent: { generator: number; gateway: number; users: number; machine: number };
-  gatewayMetrics: { shedTotal: number; rpcClientInFlightAfter: number };
+  gatewayMetrics: { shedTotal: number; eventLoopShedTotal: number; rpcClientInFlightAfter: number };
   targets: TargetResult[];
 }
 
@@ -85,7 +85,9 @@ export async function runStress(
   const peakRate = Math.round(capacity * OVERLOAD_FACTOR);
 
   const baseline = await sampleMemory(environment, 0);
-  const shedBefore = metricSum((await scrape(environment.gatewayUrl, 5000)) ?? '', 'rpc_client_shed_total');
+  const metricsBefore = (await scrape(environment.gatewayUrl, 5000)) ?? '';
+  const shedBefore = metricSum(metricsBefore, 'rpc_client_shed_total');
+  const eventLoopShedBefore = metricSum(metricsBefore, 'http_requests_shed_total');
   progress(
     `stress: ${Math.round(capacity)} -> ${peakRate} requests/s over ${rampSeconds} s, then ${peakRate} for ${holdSeconds} s`,
   );
@@ -180,6 +182,9 @@ export async function runStress(
     },
     gatewayMetrics: {
       shedTotal: metricSum(metrics, 'rpc_client_shed_total') - (Number.isFinite(shedBefore) ? shedBefore : 0),
+      eventLoopShedTotal:
+        metricSum(metrics, 'http_requests_shed_total') -
+        (Number.isFinite(eventLoopShedBefore) ? eventLoopShedBefore : 0),
       rpcClientInFlightAfter: metricSum(metrics, 'rpc_client_in_flight'),
     },
     targets,
@@ -230,6 +235,7 @@ export function formatStress(report: StressReport, tracingNote: string): string 
     'The per-stretch table counts requests by when they were due; accepted/s there is not a completion rate.',
     `After: concurrency 1 p50 ${report.recovery.p50Ms.toFixed(2)} ms, p99 ${report.recovery.p99Ms.toFixed(2)} ms, ` +
       `${report.recovery.errors} failed; the gateway's rpc_client_shed_total +${report.gatewayMetrics.shedTotal}, ` +
+      `http_requests_shed_total (event loop late) +${report.gatewayMetrics.eventLoopShedTotal}, ` +
       `rpc_client_in_flight ${report.gatewayMetrics.rpcClientInFlightAfter}.`,
     `Gateway RSS: ${(report.memory.baseline.gatewayRssBytes / MB).toFixed(0)} MB before, peak ` +
       `${(report.memory.peakRssBytes / MB).toFixed(0)} MB (end of the hold ${report.memory.holdRiseRssPercent.toFixed(1)}% ` +

@@ -126,6 +126,27 @@ describe('call policy in RpcClient', () => {
     expect(seen[1]).toMatchObject({ deadline: parentDeadline, idempotencyKey: 'k-1' });
   });
 
+  it('carries the caller a call is made for to the handler, and on to the calls the handler makes', async () => {
+    const { queuePrefix, seen } = await serverOnNewPrefix({ released: true });
+    const rpc = await client({ queuePrefix });
+    const caller = { subject: 'alice', scopes: ['users:read', 'orders:write'] };
+
+    await rpc.call(route, { text: 'for alice' }, { parent: { caller } });
+    expect(seen[0]).toMatchObject({ caller });
+    await rpc.call(route, { text: 'nested' }, { parent: seen[0] });
+    expect(seen[1]).toMatchObject({ caller });
+
+    // A call made for no one names no one.
+    await rpc.call(route, { text: 'anonymous' });
+    expect(seen[2]!.caller).toBeUndefined();
+
+    // Unusable caller headers are refused, never read as "no caller" (which would be unrestricted).
+    await expect(
+      rpc.call(route, { text: 'forged' }, { headers: { 'x-caller-scopes': 'admin' } }),
+    ).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect(seen).toHaveLength(3);
+  });
+
   it('refuses a message whose idempotency key is not a usable one, without running the handler', async () => {
     const { queuePrefix, seen } = await serverOnNewPrefix({ released: true });
     const rpc = await client({ queuePrefix });

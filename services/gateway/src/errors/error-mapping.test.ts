@@ -10,9 +10,14 @@ import {
 } from '@warren/rpc';
 import { instanceOf, mapError, MAX_FIELD_ERRORS } from './error-mapping';
 import {
+  AuthenticationRequiredError,
   IdempotencyKeyReusedError,
   IdempotencyRequestInFlightError,
   IdempotencyUnavailableError,
+  IdentityProviderUnavailableError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  MalformedAuthorizationError,
   MethodNotAllowedError,
   RouteNotFoundError,
   TooManyRequestsError,
@@ -125,6 +130,55 @@ describe('mapError', () => {
       status: 429,
       headers: { 'Retry-After': '43' },
     });
+  });
+
+  it('answers bearer-token failures with their RFC 6750 challenge in WWW-Authenticate', () => {
+    expect(mapError(new AuthenticationRequiredError(), context)).toMatchObject({
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer realm="warren"' },
+      problem: { type: 'urn:warren:problem:authentication-required', title: 'Unauthorized' },
+      unexpected: false,
+    });
+    expect(mapError(new MalformedAuthorizationError('more than one token'), context)).toMatchObject({
+      status: 400,
+      headers: {
+        'WWW-Authenticate':
+          'Bearer realm="warren", error="invalid_request", error_description="the Authorization header is not a bearer token: more than one token"',
+      },
+      problem: { type: 'urn:warren:problem:malformed-authorization' },
+    });
+    expect(mapError(new InsufficientScopeError(['users:read', 'orders:read']), context)).toMatchObject({
+      status: 403,
+      headers: {
+        'WWW-Authenticate': 'Bearer realm="warren", error="insufficient_scope", scope="users:read orders:read"',
+      },
+      problem: { type: 'urn:warren:problem:insufficient-scope', title: 'Forbidden' },
+    });
+  });
+
+  it('tells a client its token is invalid without the reason, which is for the logs', () => {
+    const mapped = mapError(new InvalidTokenError('ERR_JWT_EXPIRED: "exp" claim timestamp check failed'), context);
+    expect(mapped).toMatchObject({
+      status: 401,
+      headers: {
+        'WWW-Authenticate':
+          'Bearer realm="warren", error="invalid_token", error_description="the access token is invalid or expired"',
+      },
+      problem: { type: 'urn:warren:problem:invalid-token', detail: 'the access token is invalid or expired' },
+    });
+    expect(JSON.stringify(mapped)).not.toContain('ERR_JWT_EXPIRED');
+  });
+
+  it('answers an unreachable identity provider 503 with Retry-After, not 401', () => {
+    const mapped = mapError(new IdentityProviderUnavailableError('JWK Set unavailable: fetch failed'), context);
+    expect(mapped).toMatchObject({
+      status: 503,
+      headers: { 'Retry-After': '1' },
+      problem: { type: 'urn:warren:problem:identity-provider-unavailable', title: 'Service Unavailable' },
+      unexpected: false,
+    });
+    expect(mapped.headers).not.toHaveProperty('WWW-Authenticate');
+    expect(JSON.stringify(mapped)).not.toContain('fetch failed');
   });
 
   it('lists at most MAX_FIELD_ERRORS field errors, saying how many there were', () => {

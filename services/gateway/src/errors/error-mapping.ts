@@ -39,6 +39,7 @@ interface Shape {
   unexpected?: boolean;
 }
 
+const OVERLOADED = problemType('overloaded');
 const retryLater = { 'Retry-After': String(RETRY_AFTER_SECONDS) };
 // RFC 9110's names where Node's table still has the older ones.
 const TITLES: Record<number, string> = { 413: 'Content Too Large', 422: 'Unprocessable Content' };
@@ -191,7 +192,9 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
     const mapped = mapError(error, { requestId, instance: instanceOf(req.originalUrl) });
     if (mapped.unexpected) {
       logger.error({ err: error, requestId }, 'request failed unexpectedly');
-    } else if (mapped.status >= 500) {
+    } else if (mapped.status >= 500 && mapped.problem.type !== OVERLOADED) {
+      // Overload refusals are counted (rpc_client_shed_total, http_requests_shed_total), not logged one by one: a
+      // line each would add to the load they are shedding.
       logger.warn({ err: (error as Error)?.message, status: mapped.status, requestId }, 'request failed');
     }
     res.status(mapped.status);

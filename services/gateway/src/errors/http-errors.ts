@@ -106,3 +106,98 @@ export class TooManyRequestsError extends HttpError {
     });
   }
 }
+
+/** The gateway's own event loop is running late: the request is refused before it costs anything more (503). */
+export class EventLoopOverloadedError extends HttpError {
+  constructor(delayMs: number, maxDelayMs: number) {
+    super(503, 'overloaded', 'Service Unavailable', 'the service is handling too many requests; retry later', {
+      headers: { 'Retry-After': '1' },
+      cause: `event loop ${Math.round(delayMs)} ms late, more than ${maxDelayMs} ms`,
+    });
+  }
+}
+
+/** The realm every bearer challenge names (RFC 6750 §3). */
+export const BEARER_REALM = 'warren';
+
+/**
+ * A `WWW-Authenticate: Bearer realm="warren", …` challenge. RFC 6750 §3 allows neither `"` nor `\` inside its
+ * quoted values, so they are dropped rather than escaped.
+ */
+function bearerChallenge(params: Record<string, string> = {}): Record<string, string> {
+  const attributes = Object.entries({ realm: BEARER_REALM, ...params }).map(
+    ([name, value]) => `${name}="${value.replace(/["\\]/g, '')}"`,
+  );
+  return { 'WWW-Authenticate': `Bearer ${attributes.join(', ')}` };
+}
+
+/**
+ * No bearer credentials at all — no Authorization header, or one of another scheme (401). The challenge carries no
+ * error code: RFC 6750 §3.1 keeps those for a client that tried a bearer token.
+ */
+export class AuthenticationRequiredError extends HttpError {
+  constructor() {
+    super(
+      401,
+      'authentication-required',
+      'Unauthorized',
+      'this request needs a bearer access token (Authorization: Bearer <token>)',
+      { headers: bearerChallenge() },
+    );
+  }
+}
+
+/**
+ * An Authorization header of the Bearer scheme that does not hold exactly one well-formed token (400): RFC 6750
+ * §3.1's `invalid_request`, a malformed request rather than a bad token. `problem` is a fixed phrase, never the header.
+ */
+export class MalformedAuthorizationError extends HttpError {
+  constructor(readonly problem: string) {
+    const description = `the Authorization header is not a bearer token: ${problem}`;
+    super(400, 'malformed-authorization', 'Bad Request', description, {
+      headers: bearerChallenge({ error: 'invalid_request', error_description: description }),
+    });
+  }
+}
+
+/**
+ * A bearer token that does not verify — bad signature, expired, wrong issuer or audience, unknown key… (401).
+ * The client learns only that; `reason` says which, for the logs, and never holds the token.
+ */
+export class InvalidTokenError extends HttpError {
+  constructor(readonly reason: string) {
+    const description = 'the access token is invalid or expired';
+    super(401, 'invalid-token', 'Unauthorized', description, {
+      headers: bearerChallenge({ error: 'invalid_token', error_description: description }),
+    });
+  }
+}
+
+/** A valid token without the scopes the route needs (403); the challenge names them (RFC 6750 §3.1). */
+export class InsufficientScopeError extends HttpError {
+  constructor(readonly required: readonly string[]) {
+    const scope = required.join(' ');
+    super(403, 'insufficient-scope', 'Forbidden', `this request needs a token with the scope ${scope}`, {
+      headers: bearerChallenge({ error: 'insufficient_scope', scope }),
+    });
+  }
+}
+
+/**
+ * The identity provider's keys (JWK Set or discovery document) cannot be fetched, so no token can be checked (503):
+ * the caller's token may well be valid, so this is not a 401. `reason` is for the logs.
+ */
+export class IdentityProviderUnavailableError extends HttpError {
+  constructor(
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super(
+      503,
+      'identity-provider-unavailable',
+      'Service Unavailable',
+      'access tokens cannot be checked right now; retry later',
+      { headers: { 'Retry-After': '1' }, cause },
+    );
+  }
+}

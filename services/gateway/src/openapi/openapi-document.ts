@@ -322,6 +322,35 @@ const cacheHeader = {
   },
 };
 
+const SECURITY_SCHEME = 'bearerAuth';
+const bearerScheme = {
+  type: 'http',
+  scheme: 'bearer',
+  bearerFormat: 'JWT',
+  description:
+    "An access token (JWT) from the deployment's OpenID Connect issuer. Each operation lists the scopes it needs; " +
+    '`admin` stands in for all of them.',
+};
+
+/** The operation as it is served with authentication on: its scopes, and the 401 and 403 it can answer. */
+function withSecurity(operation: Operation, route: ApiRoute): Operation {
+  const challenge = {
+    'WWW-Authenticate': { description: 'The Bearer challenge (RFC 6750).', schema: { type: 'string' } },
+  };
+  return {
+    ...operation,
+    security: [{ [SECURITY_SCHEME]: [...route.scopes] }],
+    responses: sortResponses({
+      ...(operation.responses as Record<string, unknown>),
+      '401': problemResponse('No access token, or one that is invalid or expired.', challenge),
+      '403': problemResponse(
+        `The access token lacks a scope this operation needs: ${route.scopes.join(', ')}.`,
+        challenge,
+      ),
+    }),
+  };
+}
+
 /** One route of the table as an OpenAPI operation. */
 function operationOf(route: ApiRoute): Operation {
   const parameters = [
@@ -357,9 +386,16 @@ function operationOf(route: ApiRoute): Operation {
  * The OpenAPI 3.1 document of the public API, generated from the route table and the shared zod contracts
  * (z.toJSONSchema), never written by hand: what the gateway validates is what the document says.
  */
-export function buildOpenApiDocument(routes: readonly ApiRoute[] = API_ROUTES): Record<string, unknown> {
+export function buildOpenApiDocument(
+  routes: readonly ApiRoute[] = API_ROUTES,
+  options: { authentication?: boolean } = {},
+): Record<string, unknown> {
+  const authentication = options.authentication ?? false;
   const paths: PathItems = {};
-  for (const route of routes) (paths[openApiPath(route)] ??= {})[route.method] = operationOf(route);
+  for (const route of routes) {
+    const operation = operationOf(route);
+    (paths[openApiPath(route)] ??= {})[route.method] = authentication ? withSecurity(operation, route) : operation;
+  }
   const components = componentSchemas({
     input: routes.flatMap((route) => (route.body ? [route.body] : [])),
     output: [...routes.map((route) => route.rpc.reply), problemSchema],
@@ -380,6 +416,9 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[] = API_ROUTES): 
       { name: 'orders', description: 'Orders (orders service).' },
     ],
     paths,
-    components: { schemas: components },
+    components: {
+      schemas: components,
+      ...(authentication ? { securitySchemes: { [SECURITY_SCHEME]: bearerScheme } } : {}),
+    },
   };
 }

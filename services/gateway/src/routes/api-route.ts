@@ -1,5 +1,6 @@
 import type { RouteDefinition, RouteReply, RouteRequest } from '@warren/rpc';
 import type { z } from 'zod';
+import type { Scope } from '../auth/identity';
 
 type Schema = z.ZodType | undefined;
 type Parsed<S extends Schema> = S extends z.ZodType ? z.output<S> : undefined;
@@ -32,6 +33,8 @@ export interface ApiRouteSpec<
   query?: Query;
   /** A JSON body, parsed (415 when not JSON, 413 over the limit) and validated. */
   body?: Body;
+  /** The scopes a caller's token needs (any of them is enough with `admin`), when authentication is on. */
+  scopes: readonly Scope[];
   /** The RPC route that answers it. */
   rpc: Rpc;
   /** The RPC request, from the validated input (types inferred from the schemas above). */
@@ -60,6 +63,7 @@ export interface ApiRoute {
   readonly params?: z.ZodType | undefined;
   readonly query?: z.ZodType | undefined;
   readonly body?: z.ZodType | undefined;
+  readonly scopes: readonly Scope[];
   readonly rpc: RouteDefinition;
   toRequest(input: { params: unknown; query: unknown; body: unknown }): unknown;
   readonly success: { status: 200 | 201; description: string; location?(reply: unknown): string };

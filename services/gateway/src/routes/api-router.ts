@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { requireScopes } from '../auth/authenticate';
 import type { UserCache } from '../cache/user-cache';
 import { MethodNotAllowedError } from '../errors/http-errors';
 import { captureRoute } from '../middleware/metrics';
@@ -15,6 +16,8 @@ export interface ApiRouterOptions {
   idempotency: RequestHandler;
   /** The read cache of the routes marked cached or invalidates, keyed by the path's `id`. */
   cache: UserCache;
+  /** Verifies the bearer token of every API request; undefined when authentication is off. */
+  authenticate?: RequestHandler;
 }
 
 /** The handler that turns a validated request into its RPC call and the call's reply into the response. */
@@ -66,6 +69,8 @@ export function apiRouter(routes: readonly ApiRoute[], options: ApiRouterOptions
     router[route.method](
       route.path,
       captureRoute,
+      // Who is calling and may they, before anything reads the body.
+      ...(options.authenticate ? [options.authenticate, requireScopes(route.scopes)] : []),
       ...(route.body ? options.jsonBody : []),
       validate({ params: route.params, query: route.query, body: route.body }),
       ...(route.idempotent ? [options.idempotency] : []),

@@ -20,6 +20,8 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { createApp, type AppConfig } from '../../src/app';
 import { closeRedis, createRedis, type Redis } from '../../src/redis';
+import type { TokenVerifier } from '../../src/auth/token-verifier';
+import type { LoadShedder } from '../../src/overload/load-shedder';
 
 // Local defaults match scripts/services.sh; CI may point elsewhere.
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://warren:warren@127.0.0.1:5672';
@@ -274,6 +276,10 @@ export interface GatewayOptions {
   readinessCacheMs?: number;
   /** Options of the gateway's RpcClient, e.g. a `url` through a proxy. */
   rpc?: Partial<RpcClientOptions>;
+  /** Load shedding by the event-loop delay (default: none). */
+  shedder?: LoadShedder;
+  /** Bearer-token verification (default: none, the API is open). */
+  tokenVerifier?: TokenVerifier;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
@@ -303,6 +309,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     logger,
     redisKeyPrefix,
     readinessCacheMs,
+    shedder: options.shedder,
+    tokenVerifier: options.tokenVerifier,
   });
   return {
     app,

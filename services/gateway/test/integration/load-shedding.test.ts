@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { User } from '@warren/contracts';
 import { RpcServer } from '@warren/rpc';
 import request from 'supertest';
+import { EventLoopDelayMonitor } from '../../src/overload/event-loop-delay';
+import { LoadShedder } from '../../src/overload/load-shedder';
 import {
   AMQP_URL,
   deleteRouteQueues,
@@ -151,5 +153,80 @@ describe(`with MAX_IN_FLIGHT_RPC=${MAX_IN_FLIGHT}`, () => {
     const retried = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(201);
     expect(retried.headers['idempotent-replayed']).toBeUndefined();
     expect(worker.received).toContain(body.email);
+  });
+});
+
+describe('with the event loop running late (MAX_EVENT_LOOP_DELAY_MS=50)', () => {
+  /** Keeps the loop blocked 100 ms at a time until `until` resolves, as a gateway saturated with work would be. */
+  async function blockTheLoopUntil(until: Promise<unknown>): Promise<void> {
+    let done = false;
+    void until.finally(() => (done = true));
+    while (!done) {
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const end = performance.now() + 100;
+          while (performance.now() < end) {
+            // Busy: nothing else runs in this process meanwhile.
+          }
+          resolve();
+        }),
+      );
+    }
+  }
+
+  it('refuses API requests with 503 and Retry-After before any work while late, never the ops endpoints, and serves again once on time', async () => {
+    const queuePrefix = uniqueQueuePrefix();
+    const worker = new GatedWorker(queuePrefix);
+    await worker.start();
+    worker.release();
+    const monitor = new EventLoopDelayMonitor();
+    monitor.start();
+    const gateway = await startGateway({
+      queuePrefix,
+      shedder: new LoadShedder({ eventLoopDelay: monitor, maxEventLoopDelayMs: 50 }),
+    });
+    try {
+      const http = () => request(gateway.app);
+      await http().post('/v1/users').send(newUserBody('On time')).expect(201);
+      const receivedBefore = worker.received.length;
+
+      let stopBlocking: () => void = () => undefined;
+      const blocking = blockTheLoopUntil(new Promise<void>((resolve) => (stopBlocking = resolve)));
+      // Late at two timer runs in a row: overloaded, not one pause.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const requests = Promise.all([
+        ...Array.from({ length: 5 }, (_, index) =>
+          http()
+            .post('/v1/users')
+            .send(newUserBody(`Late ${index}`))
+            .then((response) => response),
+        ),
+        http()
+          .get('/healthz')
+          .then((response) => response),
+      ]);
+      void requests.finally(stopBlocking);
+      await blocking;
+      const responses = await requests;
+      const health = responses.pop()!;
+      expect(health.status).toBe(200);
+      for (const response of responses) {
+        expect(response.status).toBe(503);
+        expect(response.headers['retry-after']).toBe('1');
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(response.body).toMatchObject({ status: 503, type: 'urn:warren:problem:overloaded' });
+      }
+      // Refused before the RPC call: the worker saw none of them.
+      expect(worker.received.length).toBe(receivedBefore);
+      expect(await metricValue(gateway, 'http_requests_shed_total')).toBe(responses.length);
+
+      await eventually(() => monitor.delayMs() < 50);
+      await http().post('/v1/users').send(newUserBody('On time again')).expect(201);
+    } finally {
+      monitor.stop();
+      await gateway.close();
+      await worker.stop();
+      await deleteRouteQueues(queueNamesOf(queuePrefix));
+    }
   });
 });

@@ -1,0 +1,66 @@
+import { EventLoopDelayMonitor } from './event-loop-delay';
+
+function blockFor(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Busy: the monitor's timer cannot run.
+  }
+}
+
+// Resolves in the next timers phase, right after the monitor's overdue timer has run.
+const nextTimers = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+describe('EventLoopDelayMonitor', () => {
+  it('reads 0 before it is started and after it is stopped', () => {
+    const monitor = new EventLoopDelayMonitor();
+    blockFor(30);
+    expect(monitor.delayMs()).toBe(0);
+    monitor.start();
+    monitor.stop();
+    expect(monitor.delayMs()).toBe(0);
+  });
+
+  it('sees a loop that stays late within two timer runs, even inside the second long iteration', async () => {
+    const monitor = new EventLoopDelayMonitor({ intervalMs: 10 });
+    monitor.start();
+    try {
+      await tick();
+      blockFor(80);
+      await nextTimers();
+      blockFor(100);
+      // The timer ran 80 ms late once, and the pending run has waited at least 70 ms more.
+      expect(monitor.delayMs()).toBeGreaterThanOrEqual(70);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  it('does not take one pause for overload', async () => {
+    const monitor = new EventLoopDelayMonitor({ intervalMs: 10 });
+    monitor.start();
+    try {
+      await tick();
+      blockFor(80);
+      await nextTimers();
+      expect(monitor.delayMs()).toBeLessThan(50);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  it('falls back once the loop is on time again', async () => {
+    const monitor = new EventLoopDelayMonitor({ intervalMs: 10 });
+    monitor.start();
+    try {
+      blockFor(80);
+      await tick();
+      const deadline = Date.now() + 5000;
+      while (monitor.delayMs() >= 50 && Date.now() < deadline) await tick();
+      expect(monitor.delayMs()).toBeLessThan(50);
+    } finally {
+      monitor.stop();
+    }
+  });
+});
