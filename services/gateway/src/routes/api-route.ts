@@ -33,7 +33,7 @@ export interface ApiRouteSpec<
   query?: Query;
   /** A JSON body, parsed (415 when not JSON, 413 over the limit) and validated. */
   body?: Body;
-  /** The scopes a caller's token needs (any of them is enough with `admin`), when authentication is on. */
+  /** The scopes a caller's token needs, every one of them (`admin` stands in for all), when authentication is on. */
   scopes: readonly Scope[];
   /** The RPC route that answers it. */
   rpc: Rpc;
