@@ -10,12 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
-source scripts/lib/docker.sh
 scripts/container-engine.sh up
+# After `up`: on a fresh machine it installs docker.io, whose CLI is the one to use.
+source scripts/lib/docker.sh
 
 log() { printf '[images] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-docker() { "$WARREN_DOCKER" "$@"; }
+# `command`: with WARREN_DOCKER=docker (no /usr/bin/docker) the function must not call itself.
+docker() { command "$WARREN_DOCKER" "$@"; }
 
 readonly SUITE=trixie
 readonly MIRROR=http://deb.debian.org/debian
