@@ -8,7 +8,7 @@ type DecidedRequest = IncomingMessage & { [DECISION]?: number };
 export interface LoadShedderOptions {
   /** The gateway's event-loop delay. */
   eventLoopDelay: EventLoopDelayMonitor;
-  /** Past this delay in ms an API request is refused (MAX_EVENT_LOOP_DELAY_MS, default 50); 0 never refuses. */
+  /** Past this delay in ms an API request is refused (MAX_EVENT_LOOP_DELAY_MS; default 50 here, the gateway's config defaults to 0); 0 never refuses. */
   maxEventLoopDelayMs?: number;
   /** Only requests under this path are ever refused (default `/v1/`): the operations endpoints always answer. */
   pathPrefix?: string;
