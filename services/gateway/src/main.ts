@@ -40,10 +40,15 @@ async function main(): Promise<void> {
   });
   await rpc.start();
 
-  const eventLoopDelay = new EventLoopDelayMonitor();
-  eventLoopDelay.start();
-  const shedder = new LoadShedder({ eventLoopDelay, maxEventLoopDelayMs: config.maxEventLoopDelayMs });
-  doNotTraceRequestsWhen((request) => shedder.refusalDelayOf(request) !== undefined);
+  // Off (0, the default): no timer waking the process every 10 ms, no decision made on every request.
+  let shedder: LoadShedder | undefined;
+  if (config.maxEventLoopDelayMs > 0) {
+    const eventLoopDelay = new EventLoopDelayMonitor();
+    eventLoopDelay.start();
+    const active = new LoadShedder({ eventLoopDelay, maxEventLoopDelayMs: config.maxEventLoopDelayMs });
+    doNotTraceRequestsWhen((request) => active.refusalDelayOf(request) !== undefined);
+    shedder = active;
+  }
   const tokenVerifier = config.auth ? createTokenVerifier(config.auth) : undefined;
   if (!tokenVerifier) logger.warn('AUTH_ISSUER is not set: the API is open to any client (SECURITY.md)');
   const app = createApp({ config, rpc, redis, registry, logger, shedder, tokenVerifier });
