@@ -236,7 +236,7 @@ describe('hostile input against the running suite', () => {
       // every valid request, and replies would show it. They do neither.
       const fresh = await createUser('After Pollution');
       const read = await call('GET', `/v1/users/${fresh.id}`);
-      expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'email', 'id', 'name', 'updatedAt']);
+      expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'email', 'id', 'name', 'subject', 'updatedAt']);
       expect(JSON.stringify(read.body)).not.toMatch(/polluted|isAdmin/);
       expect((await call('GET', `/v1/users/${user.id}`)).body.name).toBe('Proto Target');
       await expectStillServing();

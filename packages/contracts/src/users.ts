@@ -1,4 +1,4 @@
-import { defineRoute } from '@warren/rpc';
+import { defineRoute, MAX_CALLER_SUBJECT_LENGTH } from '@warren/rpc';
 import { z } from 'zod';
 import { cursorSchema, idSchema, limitSchema, pageOf, timestampSchema } from './common';
 
@@ -19,21 +19,28 @@ const nameSchema = z
   .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
   .refine((name) => !LONE_SURROGATE.test(name), 'must be well-formed Unicode (a lone surrogate is not)');
 const emailSchema = z.email().max(320);
+/** An access token's `sub`, as the identity provider issued it. */
+const subjectSchema = z.string().min(1).max(MAX_CALLER_SUBJECT_LENGTH);
 
 export const userSchema = z
   .object({
     id: idSchema,
     name: z.string(),
     email: z.string(),
+    /** The token subject this user is bound to: whoever holds a token for it acts as this user. */
+    subject: z.string().nullable(),
     createdAt: timestampSchema,
     updatedAt: timestampSchema,
   })
   .meta({ id: 'User' });
 export type User = z.infer<typeof userSchema>;
 
-/** Body of POST /v1/users. */
+/**
+ * Body of POST /v1/users. The new user is bound to the caller's token subject; only an admin names another
+ * `subject` (or none: a user no token acts as).
+ */
 export const createUserBodySchema = z
-  .strictObject({ name: nameSchema, email: emailSchema })
+  .strictObject({ name: nameSchema, email: emailSchema, subject: subjectSchema.optional() })
   .meta({ id: 'CreateUserBody' });
 /** Body of PATCH /v1/users/:id: at least one field (`minProperties` says in JSON Schema what the refinement checks). */
 export const updateUserBodySchema = z

@@ -1,4 +1,4 @@
-import { CALLER_SCOPES_HEADER, CALLER_SUBJECT_HEADER, callerOf, writeCaller } from './caller';
+import { CALLER_SCOPES_HEADER, CALLER_SUBJECT_HEADER, callerOf, confinedSubjectOf, writeCaller } from './caller';
 import { InvalidCallerError } from './errors';
 
 describe('caller headers', () => {
@@ -24,5 +24,12 @@ describe('caller headers', () => {
     ]) {
       expect(() => callerOf(headers)).toThrow(InvalidCallerError);
     }
+  });
+
+  it('confines a caller to its own subject unless it is an admin or there is no caller', () => {
+    expect(confinedSubjectOf({ subject: 'alice', scopes: ['users:read', 'users:write'] })).toBe('alice');
+    expect(confinedSubjectOf({ subject: 'alice', scopes: [] })).toBe('alice');
+    expect(confinedSubjectOf({ subject: 'ops', scopes: ['admin'] })).toBeUndefined();
+    expect(confinedSubjectOf(undefined)).toBeUndefined();
   });
 });

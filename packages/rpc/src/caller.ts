@@ -5,6 +5,8 @@ export const CALLER_SUBJECT_HEADER = 'x-caller-subject';
 /** Header carrying that caller's scopes, space-separated. */
 export const CALLER_SCOPES_HEADER = 'x-caller-scopes';
 export const MAX_CALLER_SUBJECT_LENGTH = 255;
+/** The scope of an operator: it acts for any subject, and stands in for every other scope. */
+export const ADMIN_SCOPE = 'admin';
 
 /**
  * Who a call is made for, as the gateway verified it: it travels with the call (and on to the nested calls a
@@ -39,4 +41,13 @@ export function callerOf(headers: Readonly<Record<string, unknown>>): Caller | u
     throw new InvalidCallerError(CALLER_SCOPES_HEADER, 'must be a space-separated string');
   }
   return { subject, scopes: typeof scopes === 'string' ? scopes.split(' ').filter((scope) => scope !== '') : [] };
+}
+
+/**
+ * The subject whose data a caller is confined to, or undefined when it may act on anyone's: an admin, or no caller
+ * at all (the gateway runs with authentication off). The one rule of ownership; each worker applies it where its data is.
+ */
+export function confinedSubjectOf(caller: Caller | undefined): string | undefined {
+  if (caller === undefined || caller.scopes.includes(ADMIN_SCOPE)) return undefined;
+  return caller.subject;
 }

@@ -6,6 +6,7 @@ export const RPC_ERROR_CODES = [
   'not_found',
   'conflict',
   'invalid_argument',
+  'permission_denied',
   'failed_precondition',
   'unavailable',
   'deadline_exceeded',
@@ -92,6 +93,13 @@ export class InvalidIdempotencyKeyError extends RpcError {
 export class InvalidCallerError extends RpcError {
   constructor(header: string, reason: string) {
     super('invalid_argument', `invalid caller: ${reason}`, { details: [{ path: header, message: reason }] });
+  }
+}
+
+/** The caller may not do this, whatever the data: a user-scoped caller acting for another subject. */
+export class PermissionDeniedError extends RpcError {
+  constructor(message: string) {
+    super('permission_denied', message);
   }
 }
 

@@ -34,9 +34,11 @@ export {
   MAX_IDEMPOTENCY_KEY_LENGTH,
 } from './envelope';
 export {
+  ADMIN_SCOPE,
   CALLER_SCOPES_HEADER,
   CALLER_SUBJECT_HEADER,
   callerOf,
+  confinedSubjectOf,
   MAX_CALLER_SUBJECT_LENGTH,
   type Caller,
 } from './caller';
@@ -44,6 +46,7 @@ export {
   InvalidCallerError,
   InvalidIdempotencyKeyError,
   isRpcErrorCode,
+  PermissionDeniedError,
   RETRIABLE_CODES,
   RPC_ERROR_CODES,
   RpcAbortedError,

@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 6000,
       rateLimitWindowMs: 60_000,
       maxInFlightRpc: 512,
-      maxEventLoopDelayMs: 0,
+      maxEventLoopDelayMs: 50,
       corsOrigins: [],
       trustProxy: false,
       auth: undefined,

@@ -62,7 +62,7 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: integerVariable(6000, 1, 100_000_000),
   RATE_LIMIT_WINDOW_MS: integerVariable(60_000, 1000, 86_400_000),
   MAX_IN_FLIGHT_RPC: integerVariable(512, 1, 1_000_000),
-  MAX_EVENT_LOOP_DELAY_MS: integerVariable(0, 0, 60_000),
+  MAX_EVENT_LOOP_DELAY_MS: integerVariable(50, 0, 60_000),
   CORS_ORIGINS: z.string().default(''),
   TRUST_PROXY: z.string().min(1).default('false'),
   AUTH_ISSUER: optionalUrlVariable(['http', 'https']),

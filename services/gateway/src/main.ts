@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   });
   await rpc.start();
 
-  // Off (0, the default): no timer waking the process every 10 ms, no decision made on every request.
+  // Off (0): no timer waking the process every 10 ms, no decision made on every request.
   let shedder: LoadShedder | undefined;
   if (config.maxEventLoopDelayMs > 0) {
     const eventLoopDelay = new EventLoopDelayMonitor();

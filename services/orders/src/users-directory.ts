@@ -32,11 +32,16 @@ export class UsersDirectory {
     this.timeoutMs = options.timeoutMs;
   }
 
-  /** Resolves when the user exists; UnknownUserError when it does not, UsersServiceUnavailableError when nobody can say. */
-  async assertUserExists(userId: string, parent: CallParent): Promise<void> {
+  /**
+   * The token subject the user is bound to (null: none), when the user exists and the parent's caller may see it;
+   * UnknownUserError when not, UsersServiceUnavailableError when nobody can say. The users service decides what the
+   * caller may see: the caller travels with the parent.
+   */
+  async subjectOfUser(userId: string, parent: CallParent): Promise<string | null> {
     try {
       // The parent's deadline bounds the nested call too: nobody waits for a reply after it.
-      await this.client.call(usersGet, { id: userId }, { timeoutMs: this.timeoutMs, parent });
+      const user = await this.client.call(usersGet, { id: userId }, { timeoutMs: this.timeoutMs, parent });
+      return user.subject;
     } catch (error) {
       throw translateUsersError(userId, error);
     }

@@ -13,3 +13,13 @@ export class EmailTakenError extends RpcError {
     super('conflict', 'a user with this email already exists', { details: { field: 'email' }, cause: options.cause });
   }
 }
+
+/** Another user is already bound to this token subject. */
+export class SubjectTakenError extends RpcError {
+  constructor(options: { cause?: unknown } = {}) {
+    super('conflict', 'a user is already bound to this subject', {
+      details: { field: 'subject' },
+      cause: options.cause,
+    });
+  }
+}

@@ -67,6 +67,7 @@ function userJson(row: UserRow): string {
     id: row.id,
     name: row.name,
     email: row.email,
+    subject: row.subject,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   });
@@ -106,7 +107,7 @@ export function floorWorkerRole(): RoleHandlers {
       const database = pool;
       const statements: Record<'create' | 'get', Statement> = {
         create: async ({ name, email }) =>
-          userJson((await database.query<UserRow>(INSERT_USER, [uuidv7(), name, email])).rows[0]!),
+          userJson((await database.query<UserRow>(INSERT_USER, [uuidv7(), name, email, null])).rows[0]!),
         get: async ({ id }) => {
           const row = (await database.query<UserRow>(SELECT_USER, [id])).rows[0];
           return row ? userJson(row) : null;
@@ -149,7 +150,7 @@ export function floorOrdersWorkerRole(): RoleHandlers {
         if (userReply === NOT_FOUND_REPLY) return null;
         if (userReply === ERROR_REPLY) throw new Error(`users.get failed for ${userId}`);
         const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
-        const values = [uuidv7(), userId, JSON.stringify(items), totalCents, currency];
+        const values = [uuidv7(), userId, JSON.stringify(items), totalCents, currency, null];
         return orderJson((await database.query<OrderRow>(INSERT_ORDER, values)).rows[0]!);
       };
       connection = await connectBare(settings.amqpUrl);

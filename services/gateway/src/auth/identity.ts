@@ -1,10 +1,12 @@
+import { ADMIN_SCOPE as RPC_ADMIN_SCOPE } from '@warren/rpc';
+
 /** Every scope the gateway checks; routes name theirs from this list. */
 export const SCOPES = ['users:read', 'users:write', 'orders:read', 'orders:write', 'admin'] as const;
 
 export type Scope = (typeof SCOPES)[number];
 
-/** Stands in for every other scope: an operator's token. */
-export const ADMIN_SCOPE: Scope = 'admin';
+/** Stands in for every other scope, and acts for any subject: an operator's token (the rule is @warren/rpc's). */
+export const ADMIN_SCOPE: Scope = RPC_ADMIN_SCOPE;
 
 /** Who is calling, as a verified access token says. */
 export interface CallerIdentity {

@@ -34,6 +34,7 @@ describe('mapError', () => {
   it.each<[string, unknown, number]>([
     ['not_found', remote('not_found'), 404],
     ['conflict', remote('conflict'), 409],
+    ['permission_denied', remote('permission_denied'), 403],
     ['invalid_argument from a worker', remote('invalid_argument'), 422],
     ['failed_precondition', remote('failed_precondition'), 422],
     ['deadline_exceeded (RpcTimeoutError)', new RpcTimeoutError('users.get', 5000), 504],

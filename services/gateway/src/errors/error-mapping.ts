@@ -102,6 +102,8 @@ function fromRpcError(error: RpcError): Shape {
         detail: error.message,
         errors: fieldErrorsFromDetails(error.details),
       };
+    case 'permission_denied':
+      return { status: 403, slug: 'forbidden', title: 'Forbidden', detail: error.message };
     case 'failed_precondition':
       return { status: 422, slug: 'failed-precondition', detail: error.message };
     case 'deadline_exceeded':

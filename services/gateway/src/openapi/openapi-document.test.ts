@@ -58,7 +58,7 @@ describe('the OpenAPI document', () => {
     }
     expect(schemas.CreateUserBody!.required).toEqual(['name', 'email']);
     expect(schemas.CreateOrderBody!.required).toEqual(['userId', 'items', 'currency']);
-    expect(schemas.User!.required).toEqual(['id', 'name', 'email', 'createdAt', 'updatedAt']);
+    expect(schemas.User!.required).toEqual(['id', 'name', 'email', 'subject', 'createdAt', 'updatedAt']);
     expect(schemas.Problem!.required).toEqual(['type', 'title', 'status', 'detail']);
     expect(schemas.UserPage).toMatchObject({ required: ['items', 'nextCursor'], additionalProperties: false });
   });

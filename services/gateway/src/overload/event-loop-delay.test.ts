@@ -50,6 +50,25 @@ describe('EventLoopDelayMonitor', () => {
     }
   });
 
+  it('reads the loop busy while callbacks run, and idle while it waits for I/O', async () => {
+    const monitor = new EventLoopDelayMonitor({ intervalMs: 10, utilizationWindowMs: 100 });
+    expect(monitor.utilization()).toBe(0);
+    monitor.start();
+    try {
+      // Late because the process is starved would look like this: waiting, yet the timers run late.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(monitor.utilization()).toBeLessThan(0.5);
+      for (let turn = 0; turn < 25; turn += 1) {
+        blockFor(9);
+        await nextTimers();
+      }
+      expect(monitor.utilization()).toBeGreaterThan(0.5);
+    } finally {
+      monitor.stop();
+    }
+    expect(monitor.utilization()).toBe(0);
+  });
+
   it('falls back once the loop is on time again', async () => {
     const monitor = new EventLoopDelayMonitor({ intervalMs: 10 });
     monitor.start();

@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { EventLoopDelayMonitor } from './event-loop-delay';
 import { LoadShedder } from './load-shedder';
 
-function loopLateBy(delays: number[]): EventLoopDelayMonitor {
-  return { delayMs: () => delays.shift() ?? 0 } as unknown as EventLoopDelayMonitor;
+function loopLateBy(delays: number[], utilization = 1): EventLoopDelayMonitor {
+  return { delayMs: () => delays.shift() ?? 0, utilization: () => utilization } as unknown as EventLoopDelayMonitor;
 }
 
 const requestTo = (url: string) => ({ url }) as IncomingMessage;
@@ -13,6 +13,19 @@ describe('LoadShedder', () => {
     const shedder = new LoadShedder({ eventLoopDelay: loopLateBy([80, 20]), maxEventLoopDelayMs: 50 });
     expect(shedder.refusalDelayOf(requestTo('/v1/users'))).toBe(80);
     expect(shedder.refusalDelayOf(requestTo('/v1/users'))).toBeUndefined();
+  });
+
+  it('takes a late loop that is mostly idle for a starved machine, not for overload', () => {
+    const starved = new LoadShedder({ eventLoopDelay: loopLateBy([80], 0.1), maxEventLoopDelayMs: 50 });
+    expect(starved.refusalDelayOf(requestTo('/v1/users'))).toBeUndefined();
+    const halfBusy = new LoadShedder({ eventLoopDelay: loopLateBy([80], 0.5), maxEventLoopDelayMs: 50 });
+    expect(halfBusy.refusalDelayOf(requestTo('/v1/users'))).toBe(80);
+    const strict = new LoadShedder({
+      eventLoopDelay: loopLateBy([80], 0.5),
+      maxEventLoopDelayMs: 50,
+      minEventLoopUtilization: 0.9,
+    });
+    expect(strict.refusalDelayOf(requestTo('/v1/users'))).toBeUndefined();
   });
 
   it('decides once per request, so the tracing hook and the middleware agree', () => {

@@ -8,8 +8,13 @@ type DecidedRequest = IncomingMessage & { [DECISION]?: number };
 export interface LoadShedderOptions {
   /** The gateway's event-loop delay. */
   eventLoopDelay: EventLoopDelayMonitor;
-  /** Past this delay in ms an API request is refused (MAX_EVENT_LOOP_DELAY_MS; default 50 here, the gateway's config defaults to 0); 0 never refuses. */
+  /** Past this delay in ms an API request is refused (MAX_EVENT_LOOP_DELAY_MS; default 50); 0 never refuses. */
   maxEventLoopDelayMs?: number;
+  /**
+   * Only while the loop is at least this busy (0 to 1, default 0.5) is a late loop taken for overload: late and
+   * mostly idle is a machine starving the process, which refusing requests would not cure.
+   */
+  minEventLoopUtilization?: number;
   /** Only requests under this path are ever refused (default `/v1/`): the operations endpoints always answer. */
   pathPrefix?: string;
 }
@@ -21,10 +26,12 @@ export interface LoadShedderOptions {
  */
 export class LoadShedder {
   readonly maxEventLoopDelayMs: number;
+  private readonly minEventLoopUtilization: number;
   private readonly pathPrefix: string;
 
   constructor(private readonly options: LoadShedderOptions) {
     this.maxEventLoopDelayMs = options.maxEventLoopDelayMs ?? 50;
+    this.minEventLoopUtilization = options.minEventLoopUtilization ?? 0.5;
     this.pathPrefix = options.pathPrefix ?? '/v1/';
   }
 
@@ -39,7 +46,9 @@ export class LoadShedder {
     // Express rewrites `url` under a mounted router; `originalUrl` keeps the path as it arrived.
     const path = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '';
     if (this.maxEventLoopDelayMs === 0 || !path.startsWith(this.pathPrefix)) return 0;
-    const delayMs = this.options.eventLoopDelay.delayMs();
-    return delayMs > this.maxEventLoopDelayMs ? delayMs : 0;
+    const { eventLoopDelay } = this.options;
+    const delayMs = eventLoopDelay.delayMs();
+    if (delayMs <= this.maxEventLoopDelayMs) return 0;
+    return eventLoopDelay.utilization() >= this.minEventLoopUtilization ? delayMs : 0;
   }
 }

@@ -1,5 +1,6 @@
+import { confinedSubjectOf } from '@warren/rpc';
 import { Router, type RequestHandler } from 'express';
-import { requireScopes } from '../auth/authenticate';
+import { identityOf, requireScopes } from '../auth/authenticate';
 import type { UserCache } from '../cache/user-cache';
 import { MethodNotAllowedError } from '../errors/http-errors';
 import { captureRoute } from '../middleware/metrics';
@@ -28,15 +29,18 @@ function answer(route: ApiRoute, options: ApiRouterOptions): RequestHandler {
     const id = (input.params as { id?: string } | undefined)?.id;
     if (route.cached && id !== undefined) {
       const cached = await cache.get(id);
-      if (cached.status === 'hit') {
+      // Another subject's user is never served from the cache: the worker answers, and it says not found.
+      const confinedTo = confinedSubjectOf(identityOf(res));
+      if (cached.status === 'hit' && (confinedTo === undefined || cached.subject === confinedTo)) {
         res.set('X-Cache', 'hit').type('json').send(cached.json);
         return;
       }
       const reply = await callRoute(rpc, req, route.rpc, route.toRequest(input));
       // Serialized once, for the cache and the response.
       const json = JSON.stringify(reply);
-      if (cached.status === 'miss') await cache.set(id, json);
-      res.set('X-Cache', cached.status).type('json').send(json);
+      const status = cached.status === 'hit' ? 'miss' : cached.status;
+      if (status === 'miss') await cache.set(id, json, (reply as { subject?: string | null }).subject ?? null);
+      res.set('X-Cache', status).type('json').send(json);
       return;
     }
     const reply = await callRoute(rpc, req, route.rpc, route.toRequest(input));

@@ -73,6 +73,32 @@ describe('the gateway with authentication on (AUTH_ISSUER)', () => {
     expect(asAdmin.status).toBe(200);
   });
 
+  it("serves a cached user only to its own subject or an admin; another subject's request goes to the worker", async () => {
+    const alice = await bearer(['users:write', 'users:read'], `alice-${Date.now()}`);
+    const created = await http().post('/v1/users').set('Authorization', alice).send(newUserBody());
+    expect(created.status).toBe(201);
+    const path = `/v1/users/${created.body.id}`;
+    expect((await http().get(path).set('Authorization', alice)).headers['x-cache']).toBe('miss');
+    const hit = await http().get(path).set('Authorization', alice);
+    expect(hit.headers['x-cache']).toBe('hit');
+    expect(hit.body).toEqual(created.body);
+
+    const gets = backend.callsTo(routes.usersGet).length;
+    const bob = await http()
+      .get(path)
+      .set('Authorization', await bearer(['users:read'], 'bob'));
+    // Refused where the data is: the worker says not found, and nothing of the cached user is sent.
+    expect(bob.status).toBe(404);
+    expect(bob.headers['x-cache']).toBeUndefined();
+    expect(JSON.stringify(bob.body)).not.toContain(created.body.email);
+    expect(backend.callsTo(routes.usersGet).length).toBe(gets + 1);
+
+    const admin = await http()
+      .get(path)
+      .set('Authorization', await bearer(['admin'], 'operator'));
+    expect(admin.headers['x-cache']).toBe('hit');
+  });
+
   it('keeps the operations endpoints and the API document open, and documents the scheme and scopes', async () => {
     await http().get('/healthz').expect(200);
     const document = await http().get('/openapi.json').expect(200);

@@ -12,7 +12,14 @@ import {
   type OrderItem,
   type User,
 } from '@warren/contracts';
-import { RpcClient, RpcError, RpcServer, type HandlerContext, type RpcClientOptions } from '@warren/rpc';
+import {
+  confinedSubjectOf,
+  RpcClient,
+  RpcError,
+  RpcServer,
+  type HandlerContext,
+  type RpcClientOptions,
+} from '@warren/rpc';
 import { createLogger } from '@warren/service-kit';
 import { connect } from 'amqplib';
 import type { Express } from 'express';
@@ -126,7 +133,9 @@ export class FakeBackend {
           if ([...this.users.values()].some((user) => user.email === request.email)) {
             throw new RpcError('conflict', `a user with email ${request.email} exists`);
           }
-          const user: User = { id: randomUUID(), ...request, createdAt: now(), updatedAt: now() };
+          // Bound to the caller's subject, as the users worker does.
+          const subject = request.subject ?? confinedSubjectOf(context.caller) ?? null;
+          const user: User = { id: randomUUID(), ...request, subject, createdAt: now(), updatedAt: now() };
           this.users.set(user.id, user);
           if (typeof key === 'string') this.byIdempotencyKey.set(key, user.id);
           return user;
@@ -135,7 +144,10 @@ export class FakeBackend {
         server.handle(r.usersGet, async (request, context) => {
           record(r.usersGet.name, request, context);
           const user = this.users.get(request.id);
-          if (!user) throw new RpcError('not_found', `user ${request.id} not found`);
+          const confinedTo = confinedSubjectOf(context.caller);
+          if (!user || (confinedTo !== undefined && user.subject !== confinedTo)) {
+            throw new RpcError('not_found', `user ${request.id} not found`);
+          }
           if (user.name === SLOW_NAME) await sleep(SLOW_MS);
           return user;
         }),

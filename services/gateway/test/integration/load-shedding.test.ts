@@ -54,7 +54,7 @@ class GatedWorker {
         this.received.push(body.email);
         await this.gate;
         const now = new Date().toISOString();
-        return { id: randomUUID(), ...body, createdAt: now, updatedAt: now };
+        return { id: randomUUID(), ...body, subject: null, createdAt: now, updatedAt: now };
       },
       { concurrency: 16 },
     );

@@ -19,6 +19,8 @@ export interface NewOrder {
   items: OrderItem[];
   totalCents: number;
   currency: string;
+  /** The token subject of the order's user (default null: that user is bound to none). */
+  ownerSubject?: string | null | undefined;
 }
 
 export interface OrdersPage {
@@ -55,7 +57,15 @@ function translate(error: unknown): unknown {
   return error;
 }
 
-/** All SQL of the orders service. */
+/** Whether a caller confined to `confinedTo` (undefined: any order) may see the order of this row. */
+function isVisibleTo(row: Pick<OrderRow, 'owner_subject'>, confinedTo: string | undefined): boolean {
+  return confinedTo === undefined || row.owner_subject === confinedTo;
+}
+
+/**
+ * All SQL of the orders service. `confinedTo` (a token subject; undefined: any order) limits a read or change to
+ * the orders of that subject: any other order is not found.
+ */
 export class OrdersRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -67,7 +77,14 @@ export class OrdersRepository {
    */
   async create(order: NewOrder, idempotencyKey?: string): Promise<Order> {
     // jsonb is passed as JSON text: pg would turn a JavaScript array into a PostgreSQL array.
-    const values = [order.id, order.userId, JSON.stringify(order.items), order.totalCents, order.currency];
+    const values = [
+      order.id,
+      order.userId,
+      JSON.stringify(order.items),
+      order.totalCents,
+      order.currency,
+      order.ownerSubject ?? null,
+    ];
     // Without a key the INSERT is the whole command: no transaction (two round trips fewer).
     if (idempotencyKey === undefined) return toOrder((await this.query<OrderRow>(INSERT_ORDER, values)).rows[0]!);
     try {
@@ -79,13 +96,16 @@ export class OrdersRepository {
     } catch (error) {
       throw translate(error);
     }
-    const original = await this.findByIdempotencyKey(idempotencyKey);
+    const original = await this.findByIdempotencyKey(idempotencyKey, order.ownerSubject ?? undefined);
     if (!original) throw new Error(`idempotency key is recorded but its order is missing`);
     return original;
   }
 
-  /** The order an idempotency key created, or null when the key is new. */
-  async findByIdempotencyKey(idempotencyKey: string): Promise<Order | null> {
+  /**
+   * The order an idempotency key created, or null when the key is new. Keys are the client's: one that another
+   * subject used first replays nothing of that subject's (conflict).
+   */
+  async findByIdempotencyKey(idempotencyKey: string, confinedTo?: string): Promise<Order | null> {
     const result = await this.query<OrderRow>(
       `SELECT ${ORDER_COLUMNS}
        FROM processed_commands p JOIN orders o ON o.id = p.entity_id
@@ -93,14 +113,16 @@ export class OrdersRepository {
       [idempotencyKey],
     );
     const row = result.rows[0];
-    return row ? toOrder(row) : null;
+    if (!row) return null;
+    if (!isVisibleTo(row, confinedTo)) throw new RpcError('conflict', 'the idempotency key is already used');
+    return toOrder(row);
   }
 
   /** The order with this id; OrderNotFoundError when there is none. */
-  async get(id: string): Promise<Order> {
+  async get(id: string, confinedTo?: string): Promise<Order> {
     const result = await this.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [id]);
     const row = result.rows[0];
-    if (!row) throw new OrderNotFoundError(id);
+    if (!row || !isVisibleTo(row, confinedTo)) throw new OrderNotFoundError(id);
     return toOrder(row);
   }
 
@@ -109,18 +131,25 @@ export class OrdersRepository {
    * creation order). The cursor is the last id of the previous page, and the
    * next page holds the ids that come after it in this descending order.
    */
-  async listByUser(userId: string, page: { limit: number; cursor?: string | undefined }): Promise<OrdersPage> {
+  async listByUser(
+    userId: string,
+    page: { limit: number; cursor?: string | undefined },
+    confinedTo?: string,
+  ): Promise<OrdersPage> {
+    const owner = confinedTo ?? null;
     // One row more than the page says whether another page follows.
     const result =
       page.cursor === undefined
-        ? await this.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, [
-            userId,
-            page.limit + 1,
-          ])
+        ? await this.query<OrderRow>(
+            `SELECT ${COLUMNS} FROM orders WHERE user_id = $1 AND ($3::text IS NULL OR owner_subject = $3)
+             ORDER BY id DESC LIMIT $2`,
+            [userId, page.limit + 1, owner],
+          )
         : await this.query<OrderRow>(
             // "After the cursor" in descending order means smaller ids.
-            `SELECT ${COLUMNS} FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
-            [userId, decodeCursor(page.cursor), page.limit + 1],
+            `SELECT ${COLUMNS} FROM orders WHERE user_id = $1 AND id < $2 AND ($4::text IS NULL OR owner_subject = $4)
+             ORDER BY id DESC LIMIT $3`,
+            [userId, decodeCursor(page.cursor), page.limit + 1, owner],
           );
     return toPage(result.rows.map(toOrder), page.limit);
   }
@@ -130,7 +159,12 @@ export class OrdersRepository {
    * cancelled (conflict) or unknown (not found). With an idempotency key a repeat returns the order as the first
    * call cancelled it, not a conflict.
    */
-  async cancel(id: string, idempotencyKey?: string): Promise<Order> {
+  async cancel(id: string, idempotencyKey?: string, confinedTo?: string): Promise<Order> {
+    // Checked before anything else, so neither a change nor a key's replay reaches an order that is not the caller's.
+    if (confinedTo !== undefined) {
+      const owned = await this.query<OrderRow>('SELECT owner_subject FROM orders WHERE id = $1', [id]);
+      if (!owned.rows[0] || !isVisibleTo(owned.rows[0], confinedTo)) throw new OrderNotFoundError(id);
+    }
     try {
       return await runCommandOnce(this.pool, idempotencyKey, id, async (queryable) => {
         const updated = await queryable.query<OrderRow>(

@@ -11,13 +11,17 @@ export const ORDER_COLUMN_NAMES = [
   'total_cents',
   'currency',
   'status',
+  'owner_subject',
   'created_at',
   'updated_at',
 ] as const;
 
-/** A confirmed order. `items` ($3) is JSON text: pg would turn a JavaScript array into a PostgreSQL array. */
-export const INSERT_ORDER = `INSERT INTO orders (id, user_id, items, total_cents, currency, status)
-  VALUES ($1, $2, $3::jsonb, $4, $5, 'confirmed') RETURNING ${ORDER_COLUMN_NAMES.join(', ')}`;
+/**
+ * A confirmed order. `items` ($3) is JSON text: pg would turn a JavaScript array into a PostgreSQL array. $6: the
+ * token subject it belongs to, or NULL.
+ */
+export const INSERT_ORDER = `INSERT INTO orders (id, user_id, items, total_cents, currency, status, owner_subject)
+  VALUES ($1, $2, $3::jsonb, $4, $5, 'confirmed', $6) RETURNING ${ORDER_COLUMN_NAMES.join(', ')}`;
 
 /** A row of `orders`, as pg returns it. */
 export interface OrderRow {
@@ -28,6 +32,7 @@ export interface OrderRow {
   total_cents: string;
   currency: string;
   status: Order['status'];
+  owner_subject: string | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -1,5 +1,5 @@
 import { ordersCancel, ordersCreate, ordersGet, ordersListByUser } from '@warren/contracts';
-import type { RpcServer } from '@warren/rpc';
+import { confinedSubjectOf, type RpcServer } from '@warren/rpc';
 import type { Logger } from '@warren/service-kit';
 import { v7 as uuidv7 } from 'uuid';
 import type { OrdersRepository } from '../db/orders-repository';
@@ -8,7 +8,7 @@ import type { UsersDirectory } from '../users-directory';
 
 export interface OrdersHandlersDependencies {
   repository: OrdersRepository;
-  users: Pick<UsersDirectory, 'assertUserExists'>;
+  users: Pick<UsersDirectory, 'subjectOfUser'>;
   logger: Logger;
   /** Messages each route handles at once (RPC_CONCURRENCY). */
   concurrency: number;
@@ -16,7 +16,11 @@ export interface OrdersHandlersDependencies {
   newOrderId?: () => string;
 }
 
-/** Registers the orders.* routes on `server`. */
+/**
+ * Registers the orders.* routes on `server`. An order belongs to its user's token subject; every read and change is
+ * confined to the caller's own orders unless it is an admin, and an order is placed only for a user the caller may
+ * see (the users service decides).
+ */
 export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDependencies): void {
   const { repository, users, logger, concurrency } = deps;
   const newOrderId = deps.newOrderId ?? (() => uuidv7());
@@ -29,12 +33,19 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
       const { idempotencyKey } = context;
       // A retry of a create that already succeeded gets the same order back, without asking users again.
       if (idempotencyKey !== undefined) {
-        const original = await repository.findByIdempotencyKey(idempotencyKey);
+        const original = await repository.findByIdempotencyKey(idempotencyKey, confinedSubjectOf(context.caller));
         if (original) return original;
       }
-      await users.assertUserExists(request.userId, context);
+      const ownerSubject = await users.subjectOfUser(request.userId, context);
       const order = await repository.create(
-        { id: newOrderId(), userId: request.userId, items: request.items, totalCents, currency: request.currency },
+        {
+          id: newOrderId(),
+          userId: request.userId,
+          items: request.items,
+          totalCents,
+          currency: request.currency,
+          ownerSubject,
+        },
         idempotencyKey,
       );
       // requestId, trace_id and span_id come from the handler's context (see createLogger).
@@ -44,18 +55,19 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
     options,
   );
 
-  server.handle(ordersGet, ({ id }) => repository.get(id), options);
+  server.handle(ordersGet, ({ id }, context) => repository.get(id, confinedSubjectOf(context.caller)), options);
 
   server.handle(
     ordersListByUser,
-    ({ userId, limit, cursor }) => repository.listByUser(userId, { limit, cursor }),
+    ({ userId, limit, cursor }, context) =>
+      repository.listByUser(userId, { limit, cursor }, confinedSubjectOf(context.caller)),
     options,
   );
 
   server.handle(
     ordersCancel,
     async ({ id }, context) => {
-      const order = await repository.cancel(id, context.idempotencyKey);
+      const order = await repository.cancel(id, context.idempotencyKey, confinedSubjectOf(context.caller));
       logger.info({ orderId: id }, 'order cancelled');
       return order;
     },

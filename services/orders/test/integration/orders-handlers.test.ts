@@ -1,5 +1,5 @@
 import { ordersCancel, ordersCreate, ordersGet, ordersListByUser, usersGet, type User } from '@warren/contracts';
-import { IDEMPOTENCY_KEY_HEADER, RpcClient, RpcError, RpcRemoteError, RpcServer } from '@warren/rpc';
+import { confinedSubjectOf, IDEMPOTENCY_KEY_HEADER, RpcClient, RpcError, RpcRemoteError, RpcServer } from '@warren/rpc';
 import { type Pool } from 'pg';
 import { OrdersRepository } from '../../src/db/orders-repository';
 import { registerOrdersHandlers } from '../../src/handlers/orders-handlers';
@@ -23,10 +23,11 @@ const uniqueQueuePrefix = () => `${uniqueName('test')}.`;
 
 /**
  * A stand-in for the users service: a real RpcServer on the real broker, serving users.get on the queue of the
- * prefix given, so no real users worker is involved.
+ * prefix given, so no real users worker is involved. Like the real one, it shows a caller only the user bound to
+ * its subject, unless it is an admin.
  */
 async function startFakeUsers(queuePrefix: string, options: { delayMs?: number } = {}) {
-  const known = new Set<string>();
+  const known = new Map<string, string | null>();
   const calls: {
     id: string;
     idempotencyKey: string | undefined;
@@ -37,16 +38,27 @@ async function startFakeUsers(queuePrefix: string, options: { delayMs?: number }
   server.handle(usersGet, async ({ id }, context): Promise<User> => {
     calls.push({ id, idempotencyKey: context.idempotencyKey, deadline: context.deadline, receivedAt: Date.now() });
     if (options.delayMs) await sleep(options.delayMs);
-    if (!known.has(id)) throw new RpcError('not_found', `user ${id} not found`);
+    const confinedTo = confinedSubjectOf(context.caller);
+    if (!known.has(id) || (confinedTo !== undefined && known.get(id) !== confinedTo)) {
+      throw new RpcError('not_found', `user ${id} not found`);
+    }
     const now = new Date().toISOString();
-    return { id, name: 'Ada Lovelace', email: 'ada@example.com', createdAt: now, updatedAt: now };
+    return {
+      id,
+      name: 'Ada Lovelace',
+      email: 'ada@example.com',
+      subject: known.get(id)!,
+      createdAt: now,
+      updatedAt: now,
+    };
   });
   await server.start();
   return {
     calls,
-    addUser(): string {
+    /** A user bound to `subject` (default none). */
+    addUser(subject: string | null = null): string {
       const id = randomUuid();
-      known.add(id);
+      known.set(id, subject);
       return id;
     },
     forget(id: string) {
@@ -231,5 +243,50 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
       await impatient.stop();
       await slowUsers.stop();
     }
+  });
+
+  describe('for a caller (its token subject and scopes, as the gateway verified them)', () => {
+    const alice = { subject: `alice-${uniqueName('s')}`, scopes: ['orders:read', 'orders:write'] };
+    const bob = { subject: `bob-${uniqueName('s')}`, scopes: ['orders:read', 'orders:write'] };
+    const admin = { subject: 'ops', scopes: ['admin'] };
+    const as = (subject: typeof alice) => ({ parent: { caller: subject } });
+
+    it("places orders only for the caller's own user, and shows, lists and cancels only the caller's own", async () => {
+      const alicesUser = users.addUser(alice.subject);
+      const bobsUser = users.addUser(bob.subject);
+      const order = await caller.call(routes.create, { userId: alicesUser, items, currency: 'EUR' }, as(alice));
+      // Bob may not place an order for Alice's user: to him it does not exist.
+      await expect(
+        caller.call(routes.create, { userId: alicesUser, items, currency: 'EUR' }, as(bob)),
+      ).rejects.toMatchObject({ code: 'invalid_argument', details: [{ path: 'userId', message: 'no such user' }] });
+
+      expect(await caller.call(routes.get, { id: order.id }, as(alice))).toEqual(order);
+      await expect(caller.call(routes.get, { id: order.id }, as(bob))).rejects.toMatchObject({ code: 'not_found' });
+      expect(await caller.call(routes.listByUser, { userId: alicesUser }, as(alice))).toEqual({
+        items: [order],
+        nextCursor: null,
+      });
+      expect(await caller.call(routes.listByUser, { userId: alicesUser }, as(bob))).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+      await expect(caller.call(routes.cancel, { id: order.id }, as(bob))).rejects.toMatchObject({ code: 'not_found' });
+      expect((await caller.call(routes.get, { id: order.id }, as(admin))).status).toBe('confirmed');
+
+      const bobsOrder = await caller.call(routes.create, { userId: bobsUser, items, currency: 'EUR' }, as(admin));
+      expect((await caller.call(routes.get, { id: bobsOrder.id }, as(bob))).id).toBe(bobsOrder.id);
+      expect((await caller.call(routes.cancel, { id: order.id }, as(alice))).status).toBe('cancelled');
+      expect((await caller.call(routes.cancel, { id: bobsOrder.id }, as(admin))).status).toBe('cancelled');
+    });
+
+    it('replays an idempotency key only to the subject that used it first', async () => {
+      const headers = { [IDEMPOTENCY_KEY_HEADER]: uniqueName('owned-key') };
+      const alicesUser = users.addUser(alice.subject);
+      const bobsUser = users.addUser(bob.subject);
+      await caller.call(routes.create, { userId: alicesUser, items, currency: 'EUR' }, { ...as(alice), headers });
+      await expect(
+        caller.call(routes.create, { userId: bobsUser, items, currency: 'EUR' }, { ...as(bob), headers }),
+      ).rejects.toMatchObject({ code: 'conflict', message: 'the idempotency key is already used' });
+    });
   });
 });

@@ -10,11 +10,13 @@ import {
 } from '@warren/service-kit';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { EmailTakenError, UserNotFoundError } from '../errors';
+import { EmailTakenError, SubjectTakenError, UserNotFoundError } from '../errors';
 import {
   INSERT_USER,
   LIST_USERS,
   LIST_USERS_AFTER,
+  LIST_USERS_OF_SUBJECT,
+  LIST_USERS_OF_SUBJECT_AFTER,
   SELECT_USER,
   SELECT_USER_BY_COMMAND,
   UPDATE_USER,
@@ -24,6 +26,8 @@ import {
 export interface NewUser {
   name: string;
   email: string;
+  /** The token subject the user is bound to (default null: none). */
+  subject?: string | null | undefined;
 }
 
 export interface UserChanges {
@@ -44,12 +48,14 @@ export interface UsersPage {
 
 const UNIQUE_VIOLATION = '23505';
 const EMAIL_INDEX = 'users_email_lower_key';
+const SUBJECT_INDEX = 'users_subject_key';
 
 function toUser(row: UserRow): User {
   return {
     id: row.id,
     name: row.name,
     email: row.email,
+    subject: row.subject,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -60,12 +66,17 @@ function translate(error: unknown): unknown {
   const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
   if (code === UNIQUE_VIOLATION) {
     if (constraint === EMAIL_INDEX) return new EmailTakenError({ cause: error });
+    if (constraint === SUBJECT_INDEX) return new SubjectTakenError({ cause: error });
     return new RpcError('conflict', 'the user conflicts with an existing one', { cause: error });
   }
   return asUnavailableWhenDatabaseIsDown(error);
 }
 
-/** Every read and write of the users database. Failures are RpcErrors with stable codes. */
+/**
+ * Every read and write of the users database. Failures are RpcErrors with stable codes. `confinedTo` (a token
+ * subject; undefined: any user) limits a read or change to the user bound to that subject: any other user is
+ * not found, so a caller learns nothing of users that are not its own.
+ */
 export class UsersRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -76,15 +87,19 @@ export class UsersRepository {
    */
   async create(user: NewUser, idempotencyKey?: string): Promise<User> {
     const id = uuidv7();
-    if (idempotencyKey === undefined) return toUser((await this.query(INSERT_USER, [id, user.name, user.email]))[0]!);
+    const subject = user.subject ?? null;
+    const values = [id, user.name, user.email, subject];
+    if (idempotencyKey === undefined) return toUser((await this.query(INSERT_USER, values))[0]!);
     try {
       const row = await withTransaction(this.pool, async (client) => {
         if (!(await claimCommand(client, idempotencyKey, id))) {
           const earlier = (await client.query<UserRow>(SELECT_USER_BY_COMMAND, [idempotencyKey])).rows[0];
           if (!earlier) throw new RpcError('internal', 'idempotency key refers to a missing user');
+          // Keys are the client's; one that another subject used first replays nothing of that subject's.
+          if (earlier.subject !== subject) throw new RpcError('conflict', 'the idempotency key is already used');
           return earlier;
         }
-        return (await client.query<UserRow>(INSERT_USER, [id, user.name, user.email])).rows[0]!;
+        return (await client.query<UserRow>(INSERT_USER, values)).rows[0]!;
       });
       return toUser(row);
     } catch (error) {
@@ -93,19 +108,24 @@ export class UsersRepository {
   }
 
   /** The user, or UserNotFoundError. */
-  async get(id: string): Promise<User> {
+  async get(id: string, confinedTo?: string): Promise<User> {
     const [row] = await this.query(SELECT_USER, [id]);
-    if (!row) throw new UserNotFoundError(id);
+    if (!row || (confinedTo !== undefined && row.subject !== confinedTo)) throw new UserNotFoundError(id);
     return toUser(row);
   }
 
   /** A page of users in id order (creation order: ids are UUIDv7). */
-  async list({ limit, cursor }: ListUsersQuery): Promise<UsersPage> {
+  async list({ limit, cursor }: ListUsersQuery, confinedTo?: string): Promise<UsersPage> {
     // One row more than the page says whether another page follows.
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const rows =
-      cursor === undefined
-        ? await this.query(LIST_USERS, [limit + 1])
-        : await this.query(LIST_USERS_AFTER, [decodeCursor(cursor), limit + 1]);
+      confinedTo === undefined
+        ? after === undefined
+          ? await this.query(LIST_USERS, [limit + 1])
+          : await this.query(LIST_USERS_AFTER, [after, limit + 1])
+        : after === undefined
+          ? await this.query(LIST_USERS_OF_SUBJECT, [confinedTo, limit + 1])
+          : await this.query(LIST_USERS_OF_SUBJECT_AFTER, [confinedTo, after, limit + 1]);
     const page = toPage(rows, limit);
     return { items: page.items.map(toUser), nextCursor: page.nextCursor };
   }
@@ -114,17 +134,21 @@ export class UsersRepository {
    * Changes the given fields and `updatedAt`; UserNotFoundError or EmailTakenError. With an idempotency key a repeat
    * returns the user as the first call left it, and changes nothing again.
    */
-  async update(id: string, changes: UserChanges, idempotencyKey?: string): Promise<User> {
+  async update(id: string, changes: UserChanges, idempotencyKey?: string, confinedTo?: string): Promise<User> {
+    let user: User;
     try {
-      return await runCommandOnce(this.pool, idempotencyKey, id, async (queryable) => {
-        const [row] = (await queryable.query<UserRow>(UPDATE_USER, [id, changes.name ?? null, changes.email ?? null]))
-          .rows;
+      user = await runCommandOnce(this.pool, idempotencyKey, id, async (queryable) => {
+        const values = [id, changes.name ?? null, changes.email ?? null, confinedTo ?? null];
+        const [row] = (await queryable.query<UserRow>(UPDATE_USER, values)).rows;
         if (!row) throw new UserNotFoundError(id);
         return toUser(row);
       });
     } catch (error) {
       throw translate(error);
     }
+    // A replay (the key's first outcome) is only for the subject it was made for.
+    if (confinedTo !== undefined && user.subject !== confinedTo) throw new UserNotFoundError(id);
+    return user;
   }
 
   private async query(text: string, values: unknown[]): Promise<UserRow[]> {

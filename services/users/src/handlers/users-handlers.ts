@@ -1,5 +1,5 @@
 import { usersCreate, usersGet, usersList, usersUpdate } from '@warren/contracts';
-import type { RpcServer } from '@warren/rpc';
+import { confinedSubjectOf, PermissionDeniedError, type RpcServer } from '@warren/rpc';
 import type { UsersRepository } from '../db/users-repository';
 
 export interface UsersHandlersDependencies {
@@ -9,22 +9,42 @@ export interface UsersHandlersDependencies {
 }
 
 /**
- * Serves the users.* routes. Requests arrive already validated against the
- * contracts' schemas; failures are the repository's typed RpcErrors.
+ * The subject a new user is bound to: a user-scoped caller's own (it may name no other); whatever an admin names,
+ * or none; what the body says when there is no caller at all (authentication off).
+ */
+function subjectOfNewUser(requested: string | undefined, confinedTo: string | undefined): string | null {
+  if (confinedTo === undefined) return requested ?? null;
+  if (requested !== undefined && requested !== confinedTo) {
+    throw new PermissionDeniedError('only an admin may create a user for another subject');
+  }
+  return confinedTo;
+}
+
+/**
+ * Serves the users.* routes. Requests arrive already validated against the contracts' schemas; failures are the
+ * repository's typed RpcErrors. Every read and change is confined to the caller's own user unless it is an admin.
  */
 export function registerUsersHandlers(server: RpcServer, { repository, concurrency }: UsersHandlersDependencies): void {
   const options = { concurrency };
   server
     .handle(
       usersCreate,
-      ({ name, email }, context) => repository.create({ name, email }, context.idempotencyKey),
+      ({ name, email, subject }, context) => {
+        const bound = subjectOfNewUser(subject, confinedSubjectOf(context.caller));
+        return repository.create({ name, email, subject: bound }, context.idempotencyKey);
+      },
       options,
     )
-    .handle(usersGet, ({ id }) => repository.get(id), options)
-    .handle(usersList, ({ limit, cursor }) => repository.list({ limit, cursor }), options)
+    .handle(usersGet, ({ id }, context) => repository.get(id, confinedSubjectOf(context.caller)), options)
+    .handle(
+      usersList,
+      ({ limit, cursor }, context) => repository.list({ limit, cursor }, confinedSubjectOf(context.caller)),
+      options,
+    )
     .handle(
       usersUpdate,
-      ({ id, name, email }, context) => repository.update(id, { name, email }, context.idempotencyKey),
+      ({ id, name, email }, context) =>
+        repository.update(id, { name, email }, context.idempotencyKey, confinedSubjectOf(context.caller)),
       options,
     );
 }

@@ -177,4 +177,64 @@ describe('users handlers over a real broker', () => {
       client.call(routes.create, { name: 'Long', email: uniqueEmail() }, { headers: tooLong }),
     ).rejects.toMatchObject({ code: 'invalid_argument' });
   });
+
+  describe('for a caller (its token subject and scopes, as the gateway verified them)', () => {
+    const alice = { subject: `alice-${randomHex()}`, scopes: ['users:read', 'users:write'] };
+    const bob = { subject: `bob-${randomHex()}`, scopes: ['users:read', 'users:write'] };
+    const admin = { subject: `ops-${randomHex()}`, scopes: ['admin'] };
+    const as = (caller: typeof alice) => ({ parent: { caller } });
+
+    it('binds a new user to its creator, and lets only that subject or an admin read, list or change it', async () => {
+      const own = await client.call(routes.create, { name: 'Alice', email: uniqueEmail('Alice') }, as(alice));
+      expect(own.subject).toBe(alice.subject);
+      const bobs = await client.call(routes.create, { name: 'Bob', email: uniqueEmail('Bob') }, as(bob));
+
+      expect(await client.call(routes.get, { id: own.id }, as(alice))).toEqual(own);
+      // Another subject's user is not found: a caller learns nothing of users that are not its own.
+      await expect(client.call(routes.get, { id: bobs.id }, as(alice))).rejects.toMatchObject({ code: 'not_found' });
+      await expect(client.call(routes.update, { id: bobs.id, name: 'Mallory' }, as(alice))).rejects.toMatchObject({
+        code: 'not_found',
+      });
+      expect((await client.call(routes.get, { id: bobs.id }, as(admin))).name).toBe('Bob');
+
+      const page = await client.call(routes.list, { limit: 100 }, as(alice));
+      expect(page).toEqual({ items: [own], nextCursor: null });
+      const renamed = await client.call(routes.update, { id: own.id, name: 'Alice B.' }, as(alice));
+      expect(renamed).toMatchObject({ id: own.id, name: 'Alice B.', subject: alice.subject });
+      expect(await client.call(routes.update, { id: bobs.id, name: 'Bob B.' }, as(admin))).toMatchObject({
+        name: 'Bob B.',
+        subject: bob.subject,
+      });
+    });
+
+    it('gives a subject one user, and lets only an admin create one for another subject', async () => {
+      const carol = { subject: `carol-${randomHex()}`, scopes: ['users:write'] };
+      await client.call(routes.create, { name: 'Carol', email: uniqueEmail('Carol') }, as(carol));
+      await expect(
+        client.call(routes.create, { name: 'Carol 2', email: uniqueEmail('Carol') }, as(carol)),
+      ).rejects.toMatchObject({ code: 'conflict', message: 'a user is already bound to this subject' });
+      const forOther = { name: 'Dan', email: uniqueEmail('Dan'), subject: `dan-${randomHex()}` };
+      await expect(client.call(routes.create, forOther, as(carol))).rejects.toMatchObject({
+        code: 'permission_denied',
+      });
+      expect((await client.call(routes.create, forOther, as(admin))).subject).toBe(forOther.subject);
+      // An admin names none: a user no token acts as.
+      expect((await client.call(routes.create, { name: 'Eve', email: uniqueEmail('Eve') }, as(admin))).subject).toBe(
+        null,
+      );
+    });
+
+    it('replays an idempotency key only to the subject that used it first', async () => {
+      const headers = { [IDEMPOTENCY_KEY_HEADER]: `owned-${randomHex(8)}` };
+      const first = await client.call(
+        routes.create,
+        { name: 'Keyed', email: uniqueEmail('Keyed') },
+        { ...as({ subject: `keyed-${randomHex()}`, scopes: [] }), headers },
+      );
+      expect(first.subject).toMatch(/^keyed-/);
+      await expect(
+        client.call(routes.create, { name: 'Keyed', email: uniqueEmail('Keyed') }, { ...as(bob), headers }),
+      ).rejects.toMatchObject({ code: 'conflict', message: 'the idempotency key is already used' });
+    });
+  });
 });
