@@ -39,7 +39,16 @@ interface Rendered {
   status: number | null;
 }
 
+/** An issuer for renders that name no authentication choice of their own: the chart requires one. */
+const ISSUER = ['--set', 'gateway.config.authIssuer=https://login.example.com/realms/warren'];
+const choosesAuthentication = (args: string[]) =>
+  args.some((arg) => arg === '--values' || arg.startsWith('gateway.config.auth'));
+
 function helmTemplate(args: string[]): Rendered {
+  return helmTemplateExactly(choosesAuthentication(args) ? args : [...ISSUER, ...args]);
+}
+
+function helmTemplateExactly(args: string[]): Rendered {
   const result = spawnSync(
     helm,
     ['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...args],
@@ -776,6 +785,24 @@ describe('values.schema.json', () => {
     const short = helmTemplate(['--set', 'gateway.terminationGracePeriodSeconds=20']);
     expect(short.status).not.toBe(0);
     expect(short.errors).toContain('gateway.terminationGracePeriodSeconds (20) must exceed');
+  });
+
+  it('renders only once authentication is chosen: an issuer, or authDisabled said explicitly, never both', () => {
+    const neither = helmTemplateExactly([]);
+    expect(neither.status).not.toBe(0);
+    expect(neither.errors).toContain('gateway.config.authIssuer is required');
+    expect(neither.errors).toContain('gateway.config.authDisabled=true');
+    const both = helmTemplateExactly([...ISSUER, '--set', 'gateway.config.authDisabled=true']);
+    expect(both.errors).toContain('gateway.config.authDisabled is true, yet gateway.config.authIssuer is set');
+    const open = helmTemplateExactly(['--set', 'gateway.config.authDisabled=true']);
+    expect(open.status).toBe(0);
+    const config = named(open.objects, 'ConfigMap', `${RELEASE}-warren-gateway`);
+    expect(config.data).toMatchObject({ AUTH_DISABLED: 'true', AUTH_ISSUER: '' });
+    const secured = named(rendered('default'), 'ConfigMap', `${RELEASE}-warren-gateway`);
+    expect(secured.data).toMatchObject({
+      AUTH_DISABLED: 'false',
+      AUTH_ISSUER: 'https://login.example.com/realms/warren',
+    });
   });
 
   it('refuses a worker replay window shorter than the gateway keeps Idempotency-Key responses', () => {

@@ -339,6 +339,19 @@ labels:
 {{- end }}
 {{- end }}
 
+{{/* Fails the render unless the gateway's authentication is a choice written down: an issuer, or authDisabled. */}}
+{{- define "warren.checkAuthentication" -}}
+{{- if eq .component "gateway" }}
+{{- $config := .root.Values.gateway.config }}
+{{- if and (not $config.authIssuer) (not $config.authDisabled) }}
+{{- fail "gateway.config.authIssuer is required (the OpenID issuer of the API's bearer tokens); or set gateway.config.authDisabled=true to run the API without authentication" }}
+{{- end }}
+{{- if and $config.authIssuer $config.authDisabled }}
+{{- fail "gateway.config.authDisabled is true, yet gateway.config.authIssuer is set: choose one" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* A value from the live Secret (lookup), else the given value, else a new random one. Keeps generated passwords
      across upgrades. (dict "secret" $existingData "key" "..." "value" "..." ["required" "message"]) → base64.
      With "required" (an external server: a random password would open nothing) the value must be given. */}}

@@ -1,4 +1,11 @@
-export { REPOSITORY_ROOT, Suite, type RunningService, type ServiceName, type SuiteOptions } from './suite';
+export {
+  REPOSITORY_ROOT,
+  Suite,
+  type RunningService,
+  type ServiceName,
+  type SuiteAuthentication,
+  type SuiteOptions,
+} from './suite';
 export {
   DEFAULT_TARGET_PORTS,
   PROMETHEUS_JOBS,

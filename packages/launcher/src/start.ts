@@ -1,12 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startJaeger, type RunningJaeger } from './jaeger';
+import { startLocalIssuer, type LocalIssuer } from './local-issuer';
 import { startPrometheus, type RunningPrometheus } from './prometheus';
-import { REPOSITORY_ROOT, Suite } from './suite';
+import { REPOSITORY_ROOT, Suite, type SuiteAuthentication } from './suite';
 
 // `npm start [-- --observability]`: migrate, start the three services, wait until each is ready, print where
 // to go. With --observability, also Jaeger (OTLP on 4318, query API on 16686) and Prometheus (9090) with the
 // alert rules. Ctrl-C (or SIGTERM) stops everything cleanly.
+// The API needs bearer tokens: a local issuer (loopback only) signs them, and a token for each role is printed.
+// AUTH_ISSUER (an OpenID provider of your own) or AUTH_DISABLED=true in the environment replaces it.
 
 const JAEGER_OTLP_HTTP_PORT = 4318;
 const JAEGER_QUERY_PORT = 16686;
@@ -32,6 +35,46 @@ async function startObservability(gatewayPort: number): Promise<ObservabilitySta
   return { jaeger, prometheus };
 }
 
+/** Who the printed tokens are for: an operator, and two users who each see only their own data. */
+const ROLES = [
+  { name: 'admin', subject: 'admin', scopes: ['admin'] },
+  { name: 'alice', subject: 'alice', scopes: ['users:read', 'users:write', 'orders:read', 'orders:write'] },
+  { name: 'bob', subject: 'bob', scopes: ['users:read', 'users:write', 'orders:read', 'orders:write'] },
+] as const;
+/** Long enough for a working day; the issuer's key lives only as long as `npm start`. */
+const TOKEN_LIFETIME_SECONDS = 12 * 3600;
+
+/** The gateway's authentication, and the local issuer when it is the one. */
+async function chooseAuthentication(): Promise<{ authentication: SuiteAuthentication; issuer?: LocalIssuer }> {
+  if (process.env.AUTH_DISABLED === 'true') return { authentication: 'disabled' };
+  if (process.env.AUTH_ISSUER) {
+    return {
+      authentication: {
+        issuer: process.env.AUTH_ISSUER,
+        audience: process.env.AUTH_AUDIENCE ?? 'warren',
+        ...(process.env.AUTH_JWKS_URL ? { jwksUrl: process.env.AUTH_JWKS_URL } : {}),
+      },
+    };
+  }
+  const issuer = await startLocalIssuer();
+  return { authentication: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl }, issuer };
+}
+
+async function printTokens(issuer: LocalIssuer): Promise<string[]> {
+  const lines = [
+    `    Tokens (local issuer ${issuer.issuer}, valid ${TOKEN_LIFETIME_SECONDS / 3600} h; copy a line into your shell):`,
+  ];
+  for (const role of ROLES) {
+    const token = await issuer.mint({
+      subject: role.subject,
+      scopes: role.scopes,
+      expiresInSeconds: TOKEN_LIFETIME_SECONDS,
+    });
+    lines.push(`      export WARREN_TOKEN_${role.name.toUpperCase()}=${token}   # ${role.scopes.join(' ')}`);
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const withObservability = process.argv.includes('--observability');
   const gatewayPort = Number(process.env.PORT ?? 8080);
@@ -52,7 +95,9 @@ async function main(): Promise<void> {
     });
   }
 
+  const { authentication, issuer } = await chooseAuthentication();
   const suite = new Suite({
+    authentication,
     gatewayPort,
     environment: {
       MIGRATE_ON_START: 'false',
@@ -68,6 +113,7 @@ async function main(): Promise<void> {
     await suite.stop();
     await observability?.jaeger.stop();
     await observability?.prometheus.stop();
+    await issuer?.close();
     step('stopped');
     process.exit(0);
   };
@@ -82,10 +128,19 @@ async function main(): Promise<void> {
     await suite.stop();
     await observability?.jaeger.stop();
     await observability?.prometheus.stop();
+    await issuer?.close();
     process.exit(1);
   }
 
   const api = suite.gatewayUrl;
+  const tokens = issuer
+    ? await printTokens(issuer)
+    : [
+        authentication === 'disabled'
+          ? '    API open: AUTH_DISABLED=true'
+          : `    Tokens: from ${process.env.AUTH_ISSUER}`,
+      ];
+  const bearer = issuer ? ` -H "Authorization: Bearer $WARREN_TOKEN_ALICE"` : '';
   step('Warren is up:');
   process.stdout.write(
     [
@@ -95,7 +150,8 @@ async function main(): Promise<void> {
       `    users worker    ${suite.opsUrl('users')}/readyz  ${suite.opsUrl('users')}/metrics`,
       `    orders worker   ${suite.opsUrl('orders')}/readyz  ${suite.opsUrl('orders')}/metrics`,
       `    RabbitMQ        http://127.0.0.1:15672  (warren / warren)`,
-      `    try: curl -s -X POST ${api}/v1/users -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}'`,
+      ...tokens,
+      `    try: curl -s -X POST ${api}/v1/users${bearer} -H 'content-type: application/json' -d '{"name":"Alice","email":"alice@example.com"}'`,
       ...(observability
         ? [
             `    Jaeger          ${observability.jaeger.queryUrl}/api/traces?service=gateway  (query API; this build has no UI)`,

@@ -9,7 +9,14 @@ export type ServiceName = 'users' | 'orders' | 'gateway';
 /** Where the services are built; the launcher runs their compiled `dist/main.js`. */
 export const REPOSITORY_ROOT = resolve(__dirname, '../../..');
 
+/**
+ * How the gateway authenticates API requests: with the tokens of an issuer (a LocalIssuer's, or any OpenID
+ * provider's), or not at all, said explicitly. No default: the gateway refuses to start without the choice.
+ */
+export type SuiteAuthentication = { issuer: string; audience: string; jwksUrl?: string } | 'disabled';
+
 export interface SuiteOptions {
+  authentication: SuiteAuthentication;
   gatewayPort?: number;
   usersOpsPort?: number;
   ordersOpsPort?: number;
@@ -37,6 +44,16 @@ export interface RunningService {
 
 const SERVICE_ORDER: ServiceName[] = ['users', 'orders', 'gateway'];
 
+/** The gateway's AUTH_* variables for a choice of authentication. */
+function authenticationEnvironment(authentication: SuiteAuthentication): Record<string, string> {
+  if (authentication === 'disabled') return { AUTH_DISABLED: 'true' };
+  return {
+    AUTH_ISSUER: authentication.issuer,
+    AUTH_AUDIENCE: authentication.audience,
+    ...(authentication.jwksUrl ? { AUTH_JWKS_URL: authentication.jwksUrl } : {}),
+  };
+}
+
 /**
  * The three services as child processes; `stop()` ends them with SIGTERM, as an orchestrator would.
  * One instance of each by default; `startReplica` runs more beside it, as a rolling update or a scaled
@@ -53,7 +70,7 @@ export class Suite {
   private readonly directFd: number | null;
   private stopping = false;
 
-  constructor(private readonly options: SuiteOptions = {}) {
+  constructor(private readonly options: SuiteOptions) {
     this.ports = {
       gateway: options.gatewayPort ?? 8080,
       users: options.usersOpsPort ?? 9101,
@@ -134,7 +151,8 @@ export class Suite {
     return {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'development',
-      ...(name === 'gateway' ? { PORT: String(port) } : { OPS_PORT: String(port) }),
+      ...(name === 'gateway' ? { PORT: String(port), ...authenticationEnvironment(this.options.authentication) } : {}),
+      ...(name === 'gateway' ? {} : { OPS_PORT: String(port) }),
       ...this.options.environment,
       ...this.options.serviceEnvironment?.[name],
     };

@@ -1,9 +1,12 @@
 import { ConfigurationError } from '@warren/service-kit';
 import { loadConfig, parseTrustProxy } from './config';
 
+// The one choice without a default: authentication on (an issuer) or, said explicitly, off.
+const OPEN = { AUTH_DISABLED: 'true' };
+
 describe('loadConfig', () => {
   it('has local defaults', () => {
-    expect(loadConfig({})).toEqual({
+    expect(loadConfig(OPEN)).toEqual({
       port: 8080,
       host: '0.0.0.0',
       amqpUrl: 'amqp://warren:warren@127.0.0.1:5672',
@@ -15,7 +18,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 6000,
       rateLimitWindowMs: 60_000,
       maxInFlightRpc: 512,
-      maxEventLoopDelayMs: 50,
+      maxEventLoopDelayMs: 0,
       corsOrigins: [],
       trustProxy: false,
       auth: undefined,
@@ -27,6 +30,7 @@ describe('loadConfig', () => {
 
   it('reads every variable', () => {
     const config = loadConfig({
+      ...OPEN,
       PORT: '9000',
       REDIS_URL: 'rediss://cache:6380',
       BODY_LIMIT: '1MB',
@@ -34,7 +38,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: '2',
       RATE_LIMIT_PER_MINUTE: '10',
       MAX_IN_FLIGHT_RPC: '64',
-      MAX_EVENT_LOOP_DELAY_MS: '0',
+      MAX_EVENT_LOOP_DELAY_MS: '50',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -44,7 +48,7 @@ describe('loadConfig', () => {
       trustProxy: 2,
       rateLimitPerMinute: 10,
       maxInFlightRpc: 64,
-      maxEventLoopDelayMs: 0,
+      maxEventLoopDelayMs: 50,
     });
   });
 
@@ -64,13 +68,23 @@ describe('loadConfig', () => {
     ).toMatchObject({ audience: 'api', jwksUrl: 'http://127.0.0.1:9000/jwks' });
     expect(() => loadConfig({ AUTH_ISSUER: 'not a url' })).toThrow(/AUTH_ISSUER/);
     // As a ConfigMap writes an unset value.
-    expect(loadConfig({ AUTH_ISSUER: '', AUTH_JWKS_URL: '' }).auth).toBeUndefined();
+    expect(loadConfig({ ...OPEN, AUTH_ISSUER: '', AUTH_JWKS_URL: '' }).auth).toBeUndefined();
+  });
+
+  it('refuses to start open unless AUTH_DISABLED=true says so, and refuses both at once', () => {
+    expect(() => loadConfig({})).toThrow(ConfigurationError);
+    expect(() => loadConfig({})).toThrow(/AUTH_ISSUER: set the OpenID issuer .* or AUTH_DISABLED=true/);
+    expect(() => loadConfig({ AUTH_ISSUER: '' })).toThrow(/AUTH_ISSUER/);
+    expect(() => loadConfig({ AUTH_DISABLED: 'false' })).toThrow(/AUTH_ISSUER/);
+    expect(() => loadConfig({ AUTH_DISABLED: 'true', AUTH_ISSUER: 'https://login.example' })).toThrow(
+      /AUTH_DISABLED: true, yet AUTH_ISSUER is set/,
+    );
   });
 
   it('fails with one line naming the bad variable', () => {
-    expect(() => loadConfig({ REDIS_URL: 'http://x', BODY_LIMIT: 'lots' })).toThrow(ConfigurationError);
-    expect(() => loadConfig({ BODY_LIMIT: 'lots' })).toThrow(/BODY_LIMIT/);
-    expect(() => loadConfig({ MAX_IN_FLIGHT_RPC: '0' })).toThrow(/MAX_IN_FLIGHT_RPC/);
+    expect(() => loadConfig({ ...OPEN, REDIS_URL: 'http://x', BODY_LIMIT: 'lots' })).toThrow(ConfigurationError);
+    expect(() => loadConfig({ ...OPEN, BODY_LIMIT: 'lots' })).toThrow(/BODY_LIMIT/);
+    expect(() => loadConfig({ ...OPEN, MAX_IN_FLIGHT_RPC: '0' })).toThrow(/MAX_IN_FLIGHT_RPC/);
   });
 });
 

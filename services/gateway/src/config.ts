@@ -1,4 +1,5 @@
 import {
+  ConfigurationError,
   booleanVariable,
   integerVariable,
   logLevelVariable,
@@ -40,7 +41,7 @@ export interface GatewayConfig {
   /** Allowed CORS origins; empty means CORS is off. */
   corsOrigins: string[];
   trustProxy: TrustProxySetting;
-  /** Bearer-token authentication; undefined (AUTH_ISSUER unset) leaves the API open. */
+  /** Bearer-token authentication; undefined only when AUTH_DISABLED=true says the API is to be open. */
   auth: AuthConfig | undefined;
   logLevel: string;
   logPretty: boolean;
@@ -62,13 +63,14 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: integerVariable(6000, 1, 100_000_000),
   RATE_LIMIT_WINDOW_MS: integerVariable(60_000, 1000, 86_400_000),
   MAX_IN_FLIGHT_RPC: integerVariable(512, 1, 1_000_000),
-  MAX_EVENT_LOOP_DELAY_MS: integerVariable(50, 0, 60_000),
+  MAX_EVENT_LOOP_DELAY_MS: integerVariable(0, 0, 60_000),
   CORS_ORIGINS: z.string().default(''),
   TRUST_PROXY: z.string().min(1).default('false'),
   AUTH_ISSUER: optionalUrlVariable(['http', 'https']),
   AUTH_AUDIENCE: z.string().min(1).default('warren'),
   AUTH_JWKS_URL: optionalUrlVariable(['http', 'https']),
   AUTH_CLOCK_TOLERANCE_SECONDS: integerVariable(30, 0, 600),
+  AUTH_DISABLED: booleanVariable(false),
   LOG_LEVEL: logLevelVariable,
   LOG_PRETTY: booleanVariable(false),
   SHUTDOWN_TIMEOUT_MS: integerVariable(25_000, 1000, 600_000),
@@ -86,6 +88,15 @@ export function parseTrustProxy(value: string): TrustProxySetting {
 /** The gateway's configuration: the only place that reads the environment. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const parsed = parseEnvironment(schema, env);
+  // Secure by default: an open API is a choice someone wrote down, never what a forgotten variable leaves.
+  if (parsed.AUTH_ISSUER === undefined && !parsed.AUTH_DISABLED) {
+    throw new ConfigurationError(
+      'invalid configuration: AUTH_ISSUER: set the OpenID issuer of the bearer tokens, or AUTH_DISABLED=true to run the API without authentication (missing)',
+    );
+  }
+  if (parsed.AUTH_ISSUER !== undefined && parsed.AUTH_DISABLED) {
+    throw new ConfigurationError('invalid configuration: AUTH_DISABLED: true, yet AUTH_ISSUER is set; choose one');
+  }
   return {
     port: parsed.PORT,
     host: parsed.HOST,

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   });
   await rpc.start();
 
-  // Off (0): no timer waking the process every 10 ms, no decision made on every request.
+  // Off (0, the default): no timer waking the process every 10 ms, no decision made on every request.
   let shedder: LoadShedder | undefined;
   if (config.maxEventLoopDelayMs > 0) {
     const eventLoopDelay = new EventLoopDelayMonitor();
@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     shedder = active;
   }
   const tokenVerifier = config.auth ? createTokenVerifier(config.auth) : undefined;
-  if (!tokenVerifier) logger.warn('AUTH_ISSUER is not set: the API is open to any client (SECURITY.md)');
+  if (!tokenVerifier)
+    logger.warn('AUTH_DISABLED=true: the API is open to any client, acting as an admin (SECURITY.md)');
   const app = createApp({ config, rpc, redis, registry, logger, shedder, tokenVerifier });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) =>

@@ -1,4 +1,4 @@
-import { Suite } from '@warren/launcher';
+import { Suite, type SuiteAuthentication } from '@warren/launcher';
 import { e2eLogPath, WORKER_DATABASES, workerDatabaseUrl } from './e2e-secrets';
 import { freePort, PrivateRedis } from './network';
 import { PrivateVhost } from './vhost';
@@ -8,11 +8,15 @@ import { PrivateVhost } from './vhost';
  * names an AMQP_URL), so no other suite's workers answer their calls; logs go to a file in this run's log
  * directory (`logPath`, one per jest worker unless given; see e2e-secrets.ts). In the e2e project the workers
  * connect to PostgreSQL as this run's own role (unless the caller names a DATABASE_URL), and the vhost's URL
- * carries this run's RabbitMQ user: passwords the end-of-run log grep looks for.
+ * carries this run's RabbitMQ user: passwords the end-of-run log grep looks for. The API is open unless
+ * `authentication` names an issuer (authorization.test.ts): what the other files test is not who calls.
  */
 export async function startRunningSuite(
   environment: Record<string, string> = {},
-  { logPath = e2eLogPath(String(process.pid)) }: { logPath?: string } = {},
+  {
+    logPath = e2eLogPath(String(process.pid)),
+    authentication = 'disabled',
+  }: { logPath?: string; authentication?: SuiteAuthentication } = {},
 ) {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
@@ -23,6 +27,7 @@ export async function startRunningSuite(
   const usersDatabaseUrl = databaseUrl('users');
   const ordersDatabaseUrl = databaseUrl('orders');
   const suite = new Suite({
+    authentication,
     gatewayPort: await freePort(),
     usersOpsPort: await freePort(),
     ordersOpsPort: await freePort(),
