@@ -116,14 +116,14 @@ export function createApp(deps: AppDependencies): Express {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
 
-  app.use(
-    createRateLimiter({
-      redis,
-      limit: config.rateLimitPerMinute,
-      windowMs: config.rateLimitWindowMs,
-      keyPrefix: `${prefix}ratelimit:`,
-    }),
-  );
+  const rateLimit = createRateLimiter({
+    redis,
+    limit: config.rateLimitPerMinute,
+    windowMs: config.rateLimitWindowMs,
+    keyPrefix: `${prefix}ratelimit:`,
+  });
+  // API requests are limited in the router, once authenticated (per subject); everything else here, per address.
+  app.use((req, res, next) => (req.path.startsWith('/v1/') ? next() : rateLimit(req, res, next)));
 
   const openApiDocument = JSON.stringify(
     buildOpenApiDocument(routes, { authentication: deps.tokenVerifier !== undefined }),
@@ -145,10 +145,13 @@ export function createApp(deps: AppDependencies): Express {
         logger,
       }),
       cache: new UserCache(redis, config.cacheTtlSeconds, logger, `${prefix}user:`),
-      authenticate: deps.tokenVerifier ? authenticate({ verifier: deps.tokenVerifier }) : undefined,
+      authenticate: deps.tokenVerifier ? authenticate({ verifier: deps.tokenVerifier, deferFailure: true }) : undefined,
+      rateLimit,
     }),
   );
 
+  // An API path no route has: still one more request from its client.
+  app.use('/v1', rateLimit);
   app.use((req, _res, next) => next(new RouteNotFoundError(req.method, req.path)));
   app.use(problemErrorHandler(logger));
   return app;

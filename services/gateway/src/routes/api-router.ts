@@ -17,8 +17,10 @@ export interface ApiRouterOptions {
   idempotency: RequestHandler;
   /** The read cache of the routes marked cached or invalidates, keyed by the path's `id`. */
   cache: UserCache;
-  /** Verifies the bearer token of every API request; undefined when authentication is off. */
+  /** Verifies the bearer token of every API request, its failure deferred; undefined when authentication is off. */
   authenticate?: RequestHandler;
+  /** The rate limit: after authentication, so it counts per token subject (per address without one). */
+  rateLimit: RequestHandler;
 }
 
 /** The handler that turns a validated request into its RPC call and the call's reply into the response. */
@@ -73,8 +75,10 @@ export function apiRouter(routes: readonly ApiRoute[], options: ApiRouterOptions
     router[route.method](
       route.path,
       captureRoute,
-      // Who is calling and may they, before anything reads the body.
-      ...(options.authenticate ? [options.authenticate, requireScopes(route.scopes)] : []),
+      // Who is calling, how often, and may they, before anything reads the body.
+      ...(options.authenticate ? [options.authenticate] : []),
+      options.rateLimit,
+      ...(options.authenticate ? [requireScopes(route.scopes)] : []),
       ...(route.body ? options.jsonBody : []),
       validate({ params: route.params, query: route.query, body: route.body }),
       ...(route.idempotent ? [options.idempotency] : []),

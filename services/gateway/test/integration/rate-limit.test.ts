@@ -1,4 +1,14 @@
-import { routes, useGatewayOverFakeBackend } from './harness';
+import { startLocalIssuer, type LocalIssuer } from '@warren/launcher';
+import request from 'supertest';
+import { createTokenVerifier } from '../../src/auth/token-verifier';
+import {
+  FakeBackend,
+  routes,
+  startGateway,
+  uniqueQueuePrefix,
+  useGatewayOverFakeBackend,
+  type TestGateway,
+} from './harness';
 
 jest.setTimeout(30_000);
 
@@ -33,5 +43,53 @@ describe('rate limit per client IP (real Redis)', () => {
       await http().get('/metrics').expect(200);
       expect([200, 503]).toContain((await http().get('/readyz')).status);
     }
+  });
+});
+
+describe('rate limit with authentication on: per token subject, per address without a valid token', () => {
+  let issuer: LocalIssuer;
+  let backend: FakeBackend;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    issuer = await startLocalIssuer();
+    backend = new FakeBackend(uniqueQueuePrefix());
+    await backend.start(['usersList']);
+    gateway = await startGateway({
+      queuePrefix: backend.queuePrefix,
+      config: { rateLimitPerMinute: 3, rateLimitWindowMs: 60_000 },
+      tokenVerifier: createTokenVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl }),
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await backend?.stop();
+    await backend?.deleteQueues();
+    await issuer?.close();
+  });
+
+  const list = (authorization?: string) => {
+    const call = request(gateway.app).get('/v1/users');
+    return authorization === undefined ? call : call.set('Authorization', authorization);
+  };
+  const bearer = async (subject: string) => `Bearer ${await issuer.mint({ subject, scopes: ['users:read'] })}`;
+
+  it('gives each subject its own allowance, though every request comes from one address', async () => {
+    const aliceSubject = `alice-${uniqueQueuePrefix()}`;
+    const alice = await bearer(aliceSubject);
+    for (let index = 0; index < 3; index++) await list(alice).expect(200);
+    await list(alice).expect(429);
+    // Another token for the same subject draws on the same allowance.
+    await list(await bearer(aliceSubject)).expect(429);
+    const bob = await bearer(`bob-${uniqueQueuePrefix()}`);
+    await list(bob).expect(200);
+  });
+
+  it('limits requests without a valid token by address: past the allowance, 429 before 401', async () => {
+    const statuses: number[] = [];
+    for (let index = 0; index < 4; index++) statuses.push((await list('Bearer not.a-valid.token')).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // The address's allowance is spent, a subject's is not.
+    await list(await bearer(`carol-${uniqueQueuePrefix()}`)).expect(200);
   });
 });
