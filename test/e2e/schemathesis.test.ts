@@ -3,8 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPOSITORY_ROOT } from '@warren/launcher';
-import { authorizationHeader } from './support/e2e-secrets';
+import { REPOSITORY_ROOT, startLocalIssuer, type LocalIssuer } from '@warren/launcher';
 import { startRunningSuite } from './support/running-suite';
 
 // schemathesis (PyPI, pinned in scripts/tools.sh) against the real suite's /openapi.json: gateway, RabbitMQ, both
@@ -12,7 +11,9 @@ import { startRunningSuite } from './support/running-suite';
 // (positive and negative data) and stateful sequences that follow the document's OpenAPI links (POST /v1/users →
 // GET/PATCH /v1/users/{id}, GET …/orders, POST /v1/orders with that userId → GET/cancel the order…). `--checks all`:
 // no 5xx, every status, content type, header and body as documented, schema-invalid requests refused, schema-valid
-// ones accepted (relaxed narrowly in schemathesis/schemathesis.toml, where the file says why).
+// ones accepted (relaxed narrowly in schemathesis/schemathesis.toml, where the file says why). Authenticated, as
+// shipped: a local issuer's admin token on every request, the document's bearer scheme and 401/403 responses
+// checked too (schemathesis's ignored_auth check sends requests without it).
 
 const execFileAsync = promisify(execFile);
 
@@ -86,6 +87,7 @@ function sumCounter(metrics: string, name: string, accept: (labels: Record<strin
 describe('schemathesis against the running suite', () => {
   let running: Awaited<ReturnType<typeof startRunningSuite>>;
   let workDir: string;
+  let issuer: LocalIssuer;
 
   beforeAll(async () => {
     // Installed by scripts/test.sh; here too so this file runs alone (a no-op when it is at the pinned version).
@@ -93,16 +95,22 @@ describe('schemathesis against the running suite', () => {
     workDir = mkdtempSync(join(tmpdir(), 'warren-schemathesis-'));
     // Thousands of requests from one address in a minute: the rate limit is raised for this suite alone
     // (security.test.ts checks that it holds at its real setting).
-    running = await startRunningSuite({ RATE_LIMIT_PER_MINUTE: '100000000' });
+    issuer = await startLocalIssuer();
+    running = await startRunningSuite(
+      { RATE_LIMIT_PER_MINUTE: '100000000' },
+      { authentication: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl } },
+    );
   }, 360_000);
 
   afterAll(async () => {
     await running?.stop();
+    await issuer?.close();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it(`sends ≥ ${MIN_REQUESTS} generated requests, stateful sequences through the links included, with no failure`, async () => {
-    const headers = Object.entries(authorizationHeader()).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+    const token = await issuer.mint({ subject: 'schemathesis', scopes: ['admin'], expiresInSeconds: 3600 });
+    const headers = ['-H', `Authorization: Bearer ${token}`];
     // The gateway's own counts before the run (its /readyz answered 503 while the suite was starting).
     const gatewayMetrics = async () =>
       (await fetch(`${running.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
@@ -126,7 +134,7 @@ describe('schemathesis against the running suite', () => {
         '--request-timeout',
         '10',
         '--no-color',
-        // The Authorization header every request carries: the end-of-run log grep proves it is never logged.
+        // The Authorization header every request carries: checked below never to reach the log.
         ...headers,
       ],
       workDir,
@@ -162,6 +170,8 @@ describe('schemathesis against the running suite', () => {
     const apiRequests = after.api - before.api;
     expect(apiRequests).toBeGreaterThanOrEqual(MIN_REQUESTS);
     expect(after.serverErrors - before.serverErrors).toBe(0);
+    const log = readFileSync(running.logPath, 'utf8');
+    expect(log.includes(token) || log.includes(token.split('.')[2]!)).toBe(false);
     process.stdout.write(
       `\n[schemathesis] ${summary}; the gateway counted ${apiRequests} API requests, 0 answered 5xx\n`,
     );
