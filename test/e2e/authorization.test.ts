@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startLocalIssuer, type LocalIssuer } from '@warren/launcher';
+import { CALLER_SCOPES_HEADER, CALLER_SUBJECT_HEADER } from '@warren/rpc';
+import { connect } from 'amqplib';
 import { SignJWT } from 'jose';
 import { api, uniqueEmail, type ApiResponse } from './support/http';
 import { startRunningSuite } from './support/running-suite';
@@ -163,6 +166,59 @@ describe('the suite with bearer tokens (AUTH_ISSUER): who may call what, end to 
       expect((await call('PATCH', alicePath, admin, { name: 'Alice A.' })).body.name).toBe('Alice A.');
       expect((await call('GET', orderPath, admin)).body.status).toBe('confirmed');
       expect((await call('POST', `${orderPath}/cancel`, alice)).body.status).toBe('cancelled');
+    });
+  });
+
+  describe('the broker is the boundary: caller headers count only from who may publish', () => {
+    const forged = (subject: string) => ({
+      body: Buffer.from(JSON.stringify({ ...newUser('Forged'), subject })),
+      headers: { [CALLER_SUBJECT_HEADER]: 'mallory', [CALLER_SCOPES_HEADER]: 'admin' },
+    });
+
+    it('serves a forged admin call from a user with write permission (so the check below can fail)', async () => {
+      // The services' own broker user: whoever has its credentials speaks for any caller.
+      const connection = await connect(running.amqpUrl);
+      try {
+        const channel = await connection.createChannel();
+        const reply = new Promise<string>((resolve) => {
+          void channel.consume('amq.rabbitmq.reply-to', (message) => resolve(message!.content.toString()), {
+            noAck: true,
+          });
+        });
+        const subject = `forged-${randomUUID()}`;
+        const message = forged(subject);
+        channel.publish('', 'users.create', message.body, {
+          correlationId: randomUUID(),
+          replyTo: 'amq.rabbitmq.reply-to',
+          headers: message.headers,
+        });
+        expect(JSON.parse(await reply)).toMatchObject({ ok: true, result: { subject } });
+      } finally {
+        await connection.close();
+      }
+    });
+
+    it('refuses the same publish from a user without write permission on the vhost (403 ACCESS_REFUSED)', async () => {
+      const url = await running.vhost!.addUser({ configure: '^$', write: '^$', read: '^$' });
+      const connection = await connect(url);
+      connection.on('error', () => undefined);
+      try {
+        const channel = await connection.createChannel();
+        const refused = new Promise<Error>((resolve) => channel.once('error', resolve));
+        const subject = `forged-${randomUUID()}`;
+        const message = forged(subject);
+        channel.publish('', 'users.create', message.body, {
+          correlationId: randomUUID(),
+          replyTo: 'nobody',
+          headers: message.headers,
+        });
+        expect((await refused).message).toMatch(/ACCESS_REFUSED.*amq\.default/);
+        // Nothing reached the users worker: no user is bound to the forged subject.
+        const page = await call('GET', '/v1/users?limit=100', await tokenFor(subject));
+        expect(page.body).toEqual({ items: [], nextCursor: null });
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
     });
   });
 

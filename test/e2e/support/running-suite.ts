@@ -52,6 +52,8 @@ export async function startRunningSuite(
     suite,
     redis,
     baseUrl: suite.gatewayUrl,
+    /** The private vhost, unless the caller named an AMQP_URL. */
+    vhost,
     /** The broker URL the services use (the private vhost's, or the caller's AMQP_URL). */
     amqpUrl: environment.AMQP_URL ?? vhost!.amqpUrl,
     logPath,

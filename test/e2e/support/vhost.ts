@@ -13,6 +13,7 @@ const PASSWORD = 'warren';
  */
 export class PrivateVhost {
   readonly name = `warren-e2e-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly addedUsers: string[] = [];
 
   /**
    * What services connect with: in the e2e project, as this run's own user with its random password (see
@@ -35,8 +36,28 @@ export class PrivateVhost {
     }
   }
 
+  /**
+   * A broker user of this vhost alone, with the permissions given (regular expressions over resource names, as
+   * RabbitMQ has them); deleted with the vhost. Returns its AMQP URL.
+   */
+  async addUser(permissions: { configure: string; write: string; read: string }): Promise<string> {
+    const user = `${this.name}-${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await this.management('PUT', `/api/users/${encodeURIComponent(user)}`, { password, tags: '' });
+    this.addedUsers.push(user);
+    await this.management(
+      'PUT',
+      `/api/permissions/${encodeURIComponent(this.name)}/${encodeURIComponent(user)}`,
+      permissions,
+    );
+    return `amqp://${encodeURIComponent(user)}:${password}@127.0.0.1:5672/${encodeURIComponent(this.name)}`;
+  }
+
   async delete(): Promise<void> {
     await this.management('DELETE', `/api/vhosts/${encodeURIComponent(this.name)}`);
+    for (const user of this.addedUsers.splice(0)) {
+      await this.management('DELETE', `/api/users/${encodeURIComponent(user)}`);
+    }
   }
 
   private async management(method: string, path: string, body?: unknown): Promise<void> {
