@@ -237,6 +237,8 @@ describe('the suite with bearer tokens (AUTH_ISSUER): who may call what, end to 
     expect(tokensUsed.length).toBeGreaterThan(5);
     const log = readFileSync(running.logPath, 'utf8');
     expect(log).toContain('request completed');
+    // Why a token was refused is the operator's to read (the client is told only that it was).
+    expect(log).toMatch(/"problem":\{"type":"urn:warren:problem:invalid-token","reason":"ERR_JWT_EXPIRED: /);
     for (const token of tokensUsed) {
       const signature = token.split('.')[2] ?? '';
       expect(log.includes(token)).toBe(false);

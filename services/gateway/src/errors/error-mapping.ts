@@ -199,6 +199,11 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
       // line each would add to the load they are shedding.
       logger.warn({ err: (error as Error)?.message, status: mapped.status, requestId }, 'request failed');
     }
+    // For the request's access line: what it was refused as, and why where the response does not say.
+    res.locals.problem = {
+      type: mapped.problem.type,
+      ...(error instanceof HttpError && error.logReason !== undefined ? { reason: error.logReason } : {}),
+    };
     res.status(mapped.status);
     res.set(mapped.headers);
     res.type(PROBLEM_CONTENT_TYPE);

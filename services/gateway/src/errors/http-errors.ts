@@ -4,12 +4,15 @@ export interface HttpErrorOptions {
   errors?: FieldError[];
   headers?: Record<string, string>;
   cause?: unknown;
+  /** Why, for the request's access line only: never sent to the client (default none). */
+  logReason?: string;
 }
 
 /** An error the gateway itself raises, already knowing its HTTP status and problem type. */
 export class HttpError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string>;
+  readonly logReason: string | undefined;
 
   constructor(
     readonly status: number,
@@ -22,6 +25,7 @@ export class HttpError extends Error {
     this.name = new.target.name;
     this.errors = options.errors;
     this.headers = options.headers ?? {};
+    this.logReason = options.logReason;
   }
 }
 
@@ -167,8 +171,10 @@ export class MalformedAuthorizationError extends HttpError {
 export class InvalidTokenError extends HttpError {
   constructor(readonly reason: string) {
     const description = 'the access token is invalid or expired';
+    // The client learns only that the token is refused; the operator reads why (expired, wrong audience…).
     super(401, 'invalid-token', 'Unauthorized', description, {
       headers: bearerChallenge({ error: 'invalid_token', error_description: description }),
+      logReason: reason,
     });
   }
 }

@@ -25,7 +25,8 @@ function levelOf(res: Response): 'info' | 'warn' | 'error' {
 /**
  * One access line per API request, written when its response is finished (or its connection closed first):
  * `request completed` (or `request aborted`) with the request (method, url, headers with credentials redacted,
- * remote address), the status code and `responseTime` in ms, and `requestId`; `trace_id` and `span_id` are the request's
+ * remote address), the status code and `responseTime` in ms, `requestId`, and for a refusal its problem type (with
+ * the reason of an invalid token, which the client is not told); `trace_id` and `span_id` are the request's
  * server span's. One object and one write per request: no per-request child logger.
  */
 export function accessLog(logger: Logger): RequestHandler {
@@ -44,6 +45,7 @@ export function accessLog(logger: Logger): RequestHandler {
         req: requestFields(req),
         res: { statusCode: res.statusCode },
         responseTime: Math.round(performance.now() - startedAt),
+        ...(res.locals.problem === undefined ? {} : { problem: res.locals.problem }),
       };
       if (res.writableFinished) logger[levelOf(res)](fields, 'request completed');
       else logger.warn(fields, 'request aborted');
