@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startLocalIssuer, type LocalIssuer } from '@warren/launcher';
 import { CALLER_SCOPES_HEADER, CALLER_SUBJECT_HEADER } from '@warren/rpc';
-import { connect } from 'amqplib';
+import { connect, type Channel } from 'amqplib';
 import { SignJWT } from 'jose';
 import { api, uniqueEmail, type ApiResponse } from './support/http';
 import { startRunningSuite } from './support/running-suite';
@@ -170,10 +170,13 @@ describe('the suite with bearer tokens (AUTH_ISSUER): who may call what, end to 
   });
 
   describe('the broker is the boundary: caller headers count only from who may publish', () => {
-    const forged = (subject: string) => ({
-      body: Buffer.from(JSON.stringify({ ...newUser('Forged'), subject })),
-      headers: { [CALLER_SUBJECT_HEADER]: 'mallory', [CALLER_SCOPES_HEADER]: 'admin' },
-    });
+    /** Publishes users.create straight onto its route queue, naming an admin caller no gateway verified. */
+    const publishForged = (channel: Channel, subject: string, replyTo: string) =>
+      channel.publish('', 'users.create', Buffer.from(JSON.stringify({ ...newUser('Forged'), subject })), {
+        correlationId: randomUUID(),
+        replyTo,
+        headers: { [CALLER_SUBJECT_HEADER]: 'mallory', [CALLER_SCOPES_HEADER]: 'admin' },
+      });
 
     it('serves a forged admin call from a user with write permission (so the check below can fail)', async () => {
       // The services' own broker user: whoever has its credentials speaks for any caller.
@@ -186,12 +189,7 @@ describe('the suite with bearer tokens (AUTH_ISSUER): who may call what, end to 
           });
         });
         const subject = `forged-${randomUUID()}`;
-        const message = forged(subject);
-        channel.publish('', 'users.create', message.body, {
-          correlationId: randomUUID(),
-          replyTo: 'amq.rabbitmq.reply-to',
-          headers: message.headers,
-        });
+        publishForged(channel, subject, 'amq.rabbitmq.reply-to');
         expect(JSON.parse(await reply)).toMatchObject({ ok: true, result: { subject } });
       } finally {
         await connection.close();
@@ -206,12 +204,7 @@ describe('the suite with bearer tokens (AUTH_ISSUER): who may call what, end to 
         const channel = await connection.createChannel();
         const refused = new Promise<Error>((resolve) => channel.once('error', resolve));
         const subject = `forged-${randomUUID()}`;
-        const message = forged(subject);
-        channel.publish('', 'users.create', message.body, {
-          correlationId: randomUUID(),
-          replyTo: 'nobody',
-          headers: message.headers,
-        });
+        publishForged(channel, subject, 'nobody');
         expect((await refused).message).toMatch(/ACCESS_REFUSED.*amq\.default/);
         // Nothing reached the users worker: no user is bound to the forged subject.
         const page = await call('GET', '/v1/users?limit=100', await tokenFor(subject));

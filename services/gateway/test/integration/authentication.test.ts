@@ -1,38 +1,13 @@
-import { startLocalIssuer, type LocalIssuer } from '@warren/launcher';
 import { CALLER_SCOPES_HEADER, CALLER_SUBJECT_HEADER } from '@warren/rpc';
-import request from 'supertest';
-import { createTokenVerifier } from '../../src/auth/token-verifier';
-import { FakeBackend, newUserBody, routes, startGateway, uniqueQueuePrefix, type TestGateway } from './harness';
+import { newUserBody, routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
 describe('the gateway with authentication on (AUTH_ISSUER)', () => {
-  let issuer: LocalIssuer;
-  let backend: FakeBackend;
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    issuer = await startLocalIssuer();
-    backend = new FakeBackend(uniqueQueuePrefix());
-    await backend.start();
-    gateway = await startGateway({
-      queuePrefix: backend.queuePrefix,
-      tokenVerifier: createTokenVerifier({
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-        jwksUrl: issuer.jwksUrl,
-      }),
-    });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend?.stop();
-    await backend?.deleteQueues();
-    await issuer?.close();
-  });
-
-  const http = () => request(gateway.app);
-  const bearer = async (scopes: string[], subject = 'alice') => `Bearer ${await issuer.mint({ subject, scopes })}`;
+  const suite = useGatewayOverFakeBackend({ authenticated: true });
+  const { backend, http } = suite;
+  const bearer = async (scopes: string[], subject = 'alice') =>
+    `Bearer ${await suite.issuer.mint({ subject, scopes })}`;
 
   it('answers an API request without a token 401 with a Bearer challenge, before reading its body', async () => {
     const before = backend.calls.length;
@@ -44,7 +19,7 @@ describe('the gateway with authentication on (AUTH_ISSUER)', () => {
   });
 
   it('answers an invalid token 401 invalid_token, and a token lacking the route scope 403 naming it', async () => {
-    const expired = await issuer.mint({ subject: 'alice', scopes: ['users:write'], expiresInSeconds: -120 });
+    const expired = await suite.issuer.mint({ subject: 'alice', scopes: ['users:write'], expiresInSeconds: -120 });
     const invalid = await http().post('/v1/users').set('Authorization', `Bearer ${expired}`).send(newUserBody());
     expect(invalid.status).toBe(401);
     expect(invalid.headers['www-authenticate']).toMatch(/error="invalid_token"/);

@@ -27,7 +27,8 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { createApp, type AppConfig } from '../../src/app';
 import { closeRedis, createRedis, type Redis } from '../../src/redis';
-import type { TokenVerifier } from '../../src/auth/token-verifier';
+import { startLocalIssuer, type LocalIssuer } from '@warren/launcher';
+import { createTokenVerifier, type TokenVerifier } from '../../src/auth/token-verifier';
 import type { LoadShedder } from '../../src/overload/load-shedder';
 
 // Local defaults match scripts/services.sh; CI may point elsewhere.
@@ -345,26 +346,40 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
  * A gateway in front of a FakeBackend, on queues of their own: started before the tests of the describe block it is
  * called in, stopped and its queues deleted after them. `gateway` is there once the tests run.
  */
+/**
+ * A gateway over a FakeBackend for the enclosing describe. `authenticated`: bearer tokens required, from a local
+ * issuer of its own (`issuer`, to mint them).
+ */
 export function useGatewayOverFakeBackend(
-  options: { serve?: RouteKey[]; gateway?: Omit<GatewayOptions, 'queuePrefix'> } = {},
+  options: { serve?: RouteKey[]; gateway?: Omit<GatewayOptions, 'queuePrefix'>; authenticated?: boolean } = {},
 ) {
   const queuePrefix = uniqueQueuePrefix();
   const backend = new FakeBackend(queuePrefix);
   let gateway: TestGateway | undefined;
+  let issuer: LocalIssuer | undefined;
   beforeAll(async () => {
     await backend.start(options.serve);
-    gateway = await startGateway({ ...options.gateway, queuePrefix });
+    if (options.authenticated) issuer = await startLocalIssuer();
+    const tokenVerifier = issuer
+      ? createTokenVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl })
+      : undefined;
+    gateway = await startGateway({ ...options.gateway, ...(tokenVerifier ? { tokenVerifier } : {}), queuePrefix });
   });
   afterAll(async () => {
     await gateway?.close();
     await backend.stop();
     await backend.deleteQueues();
+    await issuer?.close();
   });
   return {
     backend,
     get gateway(): TestGateway {
       if (!gateway) throw new Error('the gateway starts in beforeAll');
       return gateway;
+    },
+    get issuer(): LocalIssuer {
+      if (!issuer) throw new Error('the issuer starts in beforeAll, with authenticated: true');
+      return issuer;
     },
     http: () => request(gateway!.app),
   };

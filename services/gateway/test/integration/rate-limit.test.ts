@@ -1,14 +1,4 @@
-import { startLocalIssuer, type LocalIssuer } from '@warren/launcher';
-import request from 'supertest';
-import { createTokenVerifier } from '../../src/auth/token-verifier';
-import {
-  FakeBackend,
-  routes,
-  startGateway,
-  uniqueQueuePrefix,
-  useGatewayOverFakeBackend,
-  type TestGateway,
-} from './harness';
+import { routes, uniqueQueuePrefix, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -47,32 +37,17 @@ describe('rate limit per client IP (real Redis)', () => {
 });
 
 describe('rate limit with authentication on: per token subject, per address without a valid token', () => {
-  let issuer: LocalIssuer;
-  let backend: FakeBackend;
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    issuer = await startLocalIssuer();
-    backend = new FakeBackend(uniqueQueuePrefix());
-    await backend.start(['usersList']);
-    gateway = await startGateway({
-      queuePrefix: backend.queuePrefix,
-      config: { rateLimitPerMinute: 3, rateLimitWindowMs: 60_000 },
-      tokenVerifier: createTokenVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl }),
-    });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await backend?.stop();
-    await backend?.deleteQueues();
-    await issuer?.close();
+  const suite = useGatewayOverFakeBackend({
+    serve: ['usersList'],
+    gateway: { config: { rateLimitPerMinute: 3, rateLimitWindowMs: 60_000 } },
+    authenticated: true,
   });
 
   const list = (authorization?: string) => {
-    const call = request(gateway.app).get('/v1/users');
+    const call = suite.http().get('/v1/users');
     return authorization === undefined ? call : call.set('Authorization', authorization);
   };
-  const bearer = async (subject: string) => `Bearer ${await issuer.mint({ subject, scopes: ['users:read'] })}`;
+  const bearer = async (subject: string) => `Bearer ${await suite.issuer.mint({ subject, scopes: ['users:read'] })}`;
 
   it('gives each subject its own allowance, though every request comes from one address', async () => {
     const aliceSubject = `alice-${uniqueQueuePrefix()}`;
