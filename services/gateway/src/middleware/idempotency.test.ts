@@ -1,4 +1,4 @@
-import { canonicalJson, idempotencyFingerprint, isValidIdempotencyKey } from './idempotency';
+import { canonicalJson, idempotencyFingerprint, idempotencyRedisKey, isValidIdempotencyKey } from './idempotency';
 
 describe('idempotency fingerprint', () => {
   const body = { name: 'Ada', email: 'ada@example.com', items: [{ b: 1, a: 2 }] };
@@ -45,5 +45,23 @@ describe('Idempotency-Key format', () => {
     ['surrounding spaces', ' abc '],
   ])('rejects a key that is %s', (_name, key) => {
     expect(isValidIdempotencyKey(key)).toBe(false);
+  });
+});
+
+describe('idempotency Redis key', () => {
+  it('keeps one space per subject, and one for unauthenticated callers', () => {
+    const keys = [
+      idempotencyRedisKey('warren:idempotency:', 'alice', 'k1'),
+      idempotencyRedisKey('warren:idempotency:', 'bob', 'k1'),
+      idempotencyRedisKey('warren:idempotency:', undefined, 'k1'),
+    ];
+    expect(new Set(keys).size).toBe(3);
+    expect(keys[0]).toBe('warren:idempotency:subject:alice:k1');
+  });
+
+  it('cannot be forged by a subject or key containing the separator', () => {
+    // Without encoding, subject "a:b" with key "c" and subject "a" with key "b:c" would share a record.
+    expect(idempotencyRedisKey('p:', 'a:b', 'c')).not.toBe(idempotencyRedisKey('p:', 'a', 'b:c'));
+    expect(idempotencyRedisKey('p:', 'anonymous', 'k')).not.toBe(idempotencyRedisKey('p:', undefined, 'k'));
   });
 });

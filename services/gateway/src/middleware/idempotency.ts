@@ -3,6 +3,7 @@ import { MAX_IDEMPOTENCY_KEY_LENGTH } from '@warren/contracts';
 import type { Logger } from '@warren/service-kit';
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { identityOf } from '../auth/authenticate';
 import {
   IdempotencyKeyReusedError,
   IdempotencyRequestInFlightError,
@@ -51,6 +52,16 @@ export function idempotencyFingerprint(method: string, path: string, body: unkno
   return createHash('sha256')
     .update(`${method.toUpperCase()}\n${path}\n${canonicalJson(body)}`)
     .digest('hex');
+}
+
+/**
+ * Where a key's record lives: under the caller's verified subject, so the same key from two callers is two keys and
+ * nobody is ever replayed another subject's response (Stripe scopes keys per account the same way). Without
+ * authentication every caller shares one space. The subject is URI-encoded so it cannot contain the separator.
+ */
+export function idempotencyRedisKey(keyPrefix: string, subject: string | undefined, key: string): string {
+  const owner = subject === undefined ? 'anonymous' : `subject:${encodeURIComponent(subject)}`;
+  return `${keyPrefix}${owner}:${key}`;
 }
 
 type InFlightRecord = { state: 'in_flight'; fingerprint: string; token: string };
@@ -109,7 +120,7 @@ function replay(res: Response, record: DoneRecord): void {
  * Stripe-style idempotency for the routes marked idempotent (POSTs, PATCH, cancel). With an Idempotency-Key the first
  * request claims the key atomically (SET NX PX until the request's deadline plus a margin, an in-flight marker with the
  * request's fingerprint); its final response is stored for `ttlSeconds` and
- * replayed to later requests with the same key and body. The same key with a
+ * replayed to later requests from the same subject with the same key and body. The same key with a
  * different body is a 422, a duplicate while the first is running a 409. A 5xx
  * outcome releases the key so the client can retry. Without Redis such requests
  * answer 503: running them unprotected could do the work twice.
@@ -132,7 +143,7 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
     }
     if (!isRedisReady(redis)) throw new IdempotencyUnavailableError();
 
-    const redisKey = `${keyPrefix}${key}`;
+    const redisKey = idempotencyRedisKey(keyPrefix, identityOf(res)?.subject, key);
     const fingerprint = idempotencyFingerprint(req.method, req.baseUrl + req.path, req.body);
     const token = randomUUID();
     const marker: InFlightRecord = { state: 'in_flight', fingerprint, token };

@@ -126,8 +126,10 @@ export class FakeBackend {
       usersCreate: () =>
         server.handle(r.usersCreate, async (request, context) => {
           record(r.usersCreate.name, request, context);
-          const key = context.headers['x-idempotency-key'];
-          if (typeof key === 'string' && this.byIdempotencyKey.has(key)) {
+          // Keyed per caller, as the users worker replays a key only to the subject that used it.
+          const header = context.headers['x-idempotency-key'];
+          const key = typeof header === 'string' ? `${confinedSubjectOf(context.caller) ?? ''}\n${header}` : undefined;
+          if (key !== undefined && this.byIdempotencyKey.has(key)) {
             return this.users.get(this.byIdempotencyKey.get(key)!)!;
           }
           if (request.name === SLOW_NAME) await sleep(SLOW_MS);

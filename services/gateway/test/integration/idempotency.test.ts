@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { idempotencyRedisKey } from '../../src/middleware/idempotency';
 import { newUserBody, sleep, SLOW_NAME, routes, useGatewayOverFakeBackend } from './harness';
 
 jest.setTimeout(30_000);
@@ -6,6 +7,8 @@ jest.setTimeout(30_000);
 describe('Idempotency-Key on POST routes (real Redis)', () => {
   const suite = useGatewayOverFakeBackend({ gateway: { config: { rpcTimeoutMs: 500 } } });
   const { backend, http } = suite;
+  const recordOf = (key: string) =>
+    suite.gateway.redis.get(idempotencyRedisKey(`${suite.gateway.redisKeyPrefix}idempotency:`, undefined, key));
   const createsOf = (email: string) =>
     backend.callsTo(routes.usersCreate).filter((call) => (call.request as { email: string }).email === email);
 
@@ -67,7 +70,7 @@ describe('Idempotency-Key on POST routes (real Redis)', () => {
     const key = randomUUID();
     const body = newUserBody(SLOW_NAME);
     await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(504);
-    expect(await suite.gateway.redis.get(`${suite.gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
+    expect(await recordOf(key)).toBeNull();
     // The worker finished late; the retry reaches it and it deduplicates on x-idempotency-key.
     await sleep(1600);
     const retried = await http().post('/v1/users').set('Idempotency-Key', key).send(body).expect(201);
@@ -118,7 +121,7 @@ describe('Idempotency-Key on POST routes (real Redis)', () => {
       .set('Idempotency-Key', key)
       .send(newUserBody(SLOW_NAME))
       .then((response) => response);
-    const redisKey = `${suite.gateway.redisKeyPrefix}idempotency:${key}`;
+    const redisKey = idempotencyRedisKey(`${suite.gateway.redisKeyPrefix}idempotency:`, undefined, key);
     let ttlMs = -2;
     for (let attempt = 0; attempt < 50 && ttlMs < 0; attempt++) {
       await sleep(20);
@@ -141,7 +144,44 @@ describe('Idempotency-Key on POST routes (real Redis)', () => {
 
     const key = randomUUID();
     await http().post('/v1/users').set('Idempotency-Key', key).send({ name: '' }).expect(400);
-    expect(await suite.gateway.redis.get(`${suite.gateway.redisKeyPrefix}idempotency:${key}`)).toBeNull();
+    expect(await recordOf(key)).toBeNull();
     await http().post('/v1/users').set('Idempotency-Key', key).send(newUserBody()).expect(201);
+    expect(await recordOf(key)).toContain('"state":"done"');
+  });
+});
+
+describe('Idempotency-Key with authentication on: one key space per token subject', () => {
+  const suite = useGatewayOverFakeBackend({ serve: ['usersCreate'], authenticated: true });
+  const bearer = async (subject: string) => `Bearer ${await suite.issuer.mint({ subject, scopes: ['users:write'] })}`;
+
+  it("never replays one subject's stored response to another who sends the same key and body", async () => {
+    const key = randomUUID();
+    const body = newUserBody();
+    const alice = await bearer('alice-idem');
+    const bob = await bearer('bob-idem');
+    const first = await suite
+      .http()
+      .post('/v1/users')
+      .set('Authorization', alice)
+      .set('Idempotency-Key', key)
+      .send(body);
+    expect(first.status).toBe(201);
+    expect(first.body.subject).toBe('alice-idem');
+
+    // Bob's request goes to the worker as his own (here a conflict on the email), never Alice's 201 replayed.
+    const other = await suite.http().post('/v1/users').set('Authorization', bob).set('Idempotency-Key', key).send(body);
+    expect(other.headers['idempotent-replayed']).toBeUndefined();
+    expect(other.status).toBe(409);
+    expect(JSON.stringify(other.body)).not.toContain(first.body.id);
+
+    const again = await suite
+      .http()
+      .post('/v1/users')
+      .set('Authorization', alice)
+      .set('Idempotency-Key', key)
+      .send(body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(suite.backend.callsTo(routes.usersCreate)).toHaveLength(2);
   });
 });
