@@ -27,6 +27,7 @@ export default tseslint.config(
       'packages/bench/**',
       'packages/launcher/**',
       'scripts/**',
+      'charts/**/*.mjs',
       '*.js',
       '*.mjs',
     ],

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import * as contracts from '@warren/contracts';
+import { DEFAULT_DEAD_LETTER_EXCHANGE, deadLetterQueueOf, DIRECT_REPLY_QUEUE, queueNameOf } from '@warren/rpc';
 import { loadConfig as loadGatewayConfig } from '../../services/gateway/src/config';
 import { loadConfig as loadOrdersConfig } from '../../services/orders/src/config';
 import { loadConfig as loadUsersConfig } from '../../services/users/src/config';
@@ -425,6 +426,9 @@ describe('default values', () => {
         'orders-db-password',
         'postgres-password',
         'rabbitmq-password',
+        'rabbitmq-password-gateway',
+        'rabbitmq-password-orders',
+        'rabbitmq-password-users',
         'redis-password',
         'users-db-password',
       ].sort(),
@@ -469,11 +473,16 @@ describe('default values', () => {
   });
 
   it('changes checksum/config when a setting changes and checksum/secret when a password does', () => {
+    const fixedServiceUsers = ['gateway', 'users', 'orders'].flatMap((service) => [
+      '--set',
+      `rabbitmq.auth.servicePasswords.${service}=${service}-${'g'.repeat(20)}`,
+    ]);
     const fixed = [
       '--set',
       'rabbitmq.auth.password=aaaaaaaaaaaaaaaaaaaa',
       '--set',
       'redis.auth.password=bbbbbbbbbbbbbbbbbbbb',
+      ...fixedServiceUsers,
     ];
     const fixedDb = [
       '--set',
@@ -498,11 +507,127 @@ describe('default values', () => {
       'rabbitmq.auth.password=ffffffffffffffffffff',
       '--set',
       'redis.auth.password=bbbbbbbbbbbbbbbbbbbb',
+      ...fixedServiceUsers,
     ]);
     expect(annotations(rotated, 'users')['checksum/secret']).not.toBe(annotations(base, 'users')['checksum/secret']);
     // An explicit password is still only in the Secret.
     for (const object of base.filter((o) => o.kind !== 'Secret'))
       expect(JSON.stringify(object)).not.toContain('aaaaaaaaaaaaaaaa');
+  });
+});
+
+describe('broker users (rabbitmq.auth.perServiceUsers)', () => {
+  const objects = () => rendered('default');
+  const services = ['gateway', 'users', 'orders'] as const;
+  const container = (service: string) =>
+    named(objects(), 'Deployment', `${RELEASE}-warren-${service}`).spec.template.spec.containers[0];
+  const broker = () => named(objects(), 'StatefulSet', `${RELEASE}-warren-rabbitmq`).spec.template.spec;
+  const spec = () =>
+    JSON.parse(envValue(broker().initContainers[0], 'BROKER_DEFINITIONS').value) as {
+      vhost: string;
+      users: { name: string; passwordVariable: string; permissions: Record<'configure' | 'write' | 'read', string> }[];
+    };
+  const permissionsOf = (service: string) =>
+    spec().users.find((user) => user.name === `warren-${service}`)!.permissions;
+  const allows = (pattern: string, resource: string) => new RegExp(pattern).test(resource);
+  const routeQueuesOf = (service: string) =>
+    Object.values(contracts as Record<string, any>)
+      .filter((value) => typeof value?.name === 'string' && value.request && value.name.startsWith(`${service}.`))
+      .map((route) => queueNameOf(route.name as string));
+
+  it('connects each service as its own user, with its own password key', () => {
+    for (const service of services) {
+      expect(envValue(container(service), 'AMQP_USERNAME').value).toBe(`warren-${service}`);
+      expect(envValue(container(service), 'AMQP_PASSWORD').valueFrom.secretKeyRef.key).toBe(
+        `rabbitmq-password-${service}`,
+      );
+    }
+  });
+
+  it('has the in-chart broker import its users at boot, from definitions an init container writes', () => {
+    const conf = named(objects(), 'ConfigMap', `${RELEASE}-warren-rabbitmq`).data;
+    expect(conf['rabbitmq.conf']).toContain('load_definitions = /etc/rabbitmq/definitions/definitions.json');
+    expect(conf['definitions.mjs']).toBe(readFileSync(join(CHART, 'files/rabbitmq/definitions.mjs'), 'utf8'));
+    const [init] = broker().initContainers;
+    expect(init.command).toEqual(['node', '/opt/warren/definitions.mjs', '/etc/rabbitmq/definitions/definitions.json']);
+    expect(spec().vhost).toBe('/');
+    expect(spec().users.map((user) => user.name)).toEqual(['warren', ...services.map((name) => `warren-${name}`)]);
+    // Every password from the Secret, never in the spec.
+    for (const user of spec().users) {
+      expect(envValue(init, user.passwordVariable).valueFrom.secretKeyRef.name).toBe(`${RELEASE}-warren-credentials`);
+    }
+    const mounted = broker().containers[0].volumeMounts.find((mount: any) => mount.name === 'definitions');
+    expect(mounted).toMatchObject({ mountPath: '/etc/rabbitmq/definitions', readOnly: true });
+  });
+
+  it("grants each worker its routes' queues and dead-letter queues, and nobody another's (from @warren/contracts)", () => {
+    for (const worker of ['users', 'orders']) {
+      const own = permissionsOf(worker);
+      const others = services.filter((service) => service !== worker);
+      expect(routeQueuesOf(worker).length).toBeGreaterThan(0);
+      for (const queue of routeQueuesOf(worker)) {
+        for (const resource of [queue, deadLetterQueueOf(queue)]) {
+          expect(allows(own.configure, resource) && allows(own.read, resource)).toBe(true);
+          for (const other of others) {
+            expect([permissionsOf(other).configure, permissionsOf(other).read].some((p) => allows(p, resource))).toBe(
+              false,
+            );
+          }
+        }
+      }
+      expect(allows(own.configure, DEFAULT_DEAD_LETTER_EXCHANGE) && allows(own.write, 'amq.default')).toBe(true);
+    }
+    // The callers read their replies on direct reply-to; the gateway declares nothing.
+    for (const caller of ['gateway', 'orders'])
+      expect(allows(permissionsOf(caller).read, DIRECT_REPLY_QUEUE)).toBe(true);
+    expect(permissionsOf('gateway')).toEqual({
+      configure: '^$',
+      write: '^amq\\.default$',
+      read: '^amq\\.rabbitmq\\.reply-to$',
+    });
+  });
+
+  it('restarts the broker when a permission changes, so it imports the new definitions', () => {
+    const checksum = (objects: any[]) =>
+      named(objects, 'StatefulSet', `${RELEASE}-warren-rabbitmq`).spec.template.metadata.annotations['checksum/config'];
+    const fixed = ['--set', 'rabbitmq.auth.password=aaaaaaaaaaaaaaaaaaaa'];
+    const changed = render('default', [...fixed, '--set', 'users.brokerPermissions.read=^users\\..+$']);
+    expect(checksum(changed)).not.toBe(checksum(render('default', fixed)));
+  });
+
+  it('with perServiceUsers false, connects every service as the one user and imports nothing', () => {
+    const shared = render('default', ['--set', 'rabbitmq.auth.perServiceUsers=false']);
+    for (const service of services) {
+      const env = named(shared, 'Deployment', `${RELEASE}-warren-${service}`).spec.template.spec.containers[0];
+      expect(envValue(env, 'AMQP_USERNAME').value).toBe('warren');
+      expect(envValue(env, 'AMQP_PASSWORD').valueFrom.secretKeyRef.key).toBe('rabbitmq-password');
+    }
+    const sts = named(shared, 'StatefulSet', `${RELEASE}-warren-rabbitmq`).spec.template.spec;
+    expect(sts.initContainers).toBeUndefined();
+    expect(named(shared, 'ConfigMap', `${RELEASE}-warren-rabbitmq`).data['rabbitmq.conf']).not.toContain(
+      'load_definitions',
+    );
+    expect(Object.keys(ofKind(shared, 'Secret')[0].data)).not.toContain('rabbitmq-password-gateway');
+  });
+
+  it('requires the service passwords with an external broker and no existingSecret', () => {
+    const external = [
+      '--set',
+      'rabbitmq.enabled=false',
+      '--set',
+      'rabbitmq.external.host=broker.example.internal',
+      '--set',
+      'rabbitmq.auth.password=aaaaaaaaaaaaaaaaaaaa',
+    ];
+    const missing = helmTemplate(external);
+    expect(missing.status).not.toBe(0);
+    expect(missing.errors).toContain('rabbitmq.auth.servicePasswords.gateway or rabbitmq.auth.existingSecret');
+    const given = helmTemplate([
+      ...external,
+      ...services.flatMap((service) => ['--set', `rabbitmq.auth.servicePasswords.${service}=${service}-password-1`]),
+    ]);
+    expect(given.errors).toBe('');
+    expect(ofKind(given.objects, 'StatefulSet').map((set: any) => component(set))).not.toContain('rabbitmq');
   });
 });
 
@@ -521,9 +646,10 @@ describe('external services (ci/external-services.yaml)', () => {
     expect(envValue(gateway, 'AMQP_URL').value).toBe(
       'amqps://$(AMQP_USERNAME):$(AMQP_PASSWORD)@broker.example.internal:5671/warren',
     );
+    expect(envValue(gateway, 'AMQP_USERNAME').value).toBe('warren-gateway');
     expect(envValue(gateway, 'AMQP_PASSWORD').valueFrom.secretKeyRef).toEqual({
       name: 'warren-broker',
-      key: 'rabbitmq-password',
+      key: 'rabbitmq-password-gateway',
     });
     expect(envValue(gateway, 'REDIS_URL').value).toBe(
       'rediss://$(REDIS_USERNAME):$(REDIS_PASSWORD)@redis.example.internal:6380/0',

@@ -133,6 +133,38 @@ labels:
 {{- .Values.redis.auth.existingSecret | default (include "warren.credentialsSecretName" .) }}
 {{- end }}
 
+{{/* The broker user a service connects as, and the key of its password in the RabbitMQ Secret:
+     (dict "root" $ "component" "users"). With rabbitmq.auth.perServiceUsers, <username>-<service>; else the one
+     user of rabbitmq.auth. */}}
+{{- define "warren.rabbitmq.username" -}}
+{{- $auth := .root.Values.rabbitmq.auth }}
+{{- if $auth.perServiceUsers }}{{ printf "%s-%s" $auth.username .component }}{{ else }}{{ $auth.username }}{{ end }}
+{{- end }}
+
+{{- define "warren.rabbitmq.passwordKey" -}}
+{{- $auth := .root.Values.rabbitmq.auth }}
+{{- if $auth.perServiceUsers }}{{ printf "%s%s" $auth.servicePasswordKeyPrefix .component }}{{ else }}{{ $auth.passwordKey }}{{ end }}
+{{- end }}
+
+{{/* What the in-chart RabbitMQ's definitions hold (files/rabbitmq/definitions.mjs turns it into them), as JSON: its
+     vhost, the administrator (all permissions) and each service's user with its <service>.brokerPermissions; each
+     password in the variable passwordVariable names (the init container's env). */}}
+{{- define "warren.rabbitmq.definitionsSpec" -}}
+{{- $auth := .Values.rabbitmq.auth }}
+{{- $all := dict "configure" ".*" "write" ".*" "read" ".*" }}
+{{- $users := list (dict "name" $auth.username "passwordVariable" "RABBITMQ_ADMIN_PASSWORD" "tags" (list "administrator") "permissions" $all) }}
+{{- range $component := splitList " " (include "warren.clientsOf" (dict "root" $ "service" "rabbitmq")) }}
+{{- $ctx := dict "root" $ "component" $component }}
+{{- $users = append $users (dict "name" (include "warren.rabbitmq.username" $ctx) "passwordVariable" (include "warren.rabbitmq.passwordVariable" $ctx) "permissions" (index $.Values $component).brokerPermissions) }}
+{{- end }}
+{{- dict "vhost" .Values.rabbitmq.vhost "users" $users | toJson }}
+{{- end }}
+
+{{/* The init container's variable holding a service user's password: (dict "root" $ "component" "users"). */}}
+{{- define "warren.rabbitmq.passwordVariable" -}}
+{{- printf "RABBITMQ_%s_PASSWORD" (upper .component) }}
+{{- end }}
+
 {{/* "true" when the chart's own credentials Secret has anything to hold. */}}
 {{- define "warren.credentialsSecretNeeded" -}}
 {{- if or (not .Values.rabbitmq.auth.existingSecret) (not .Values.postgresql.auth.existingSecret) (and .Values.redis.auth.enabled (not .Values.redis.auth.existingSecret)) }}true{{ end }}
@@ -195,12 +227,12 @@ labels:
 {{- define "warren.env.rabbitmq" -}}
 {{- with .root }}
 - name: AMQP_USERNAME
-  value: {{ .Values.rabbitmq.auth.username | quote }}
+  value: {{ include "warren.rabbitmq.username" $ | quote }}
 - name: AMQP_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "warren.rabbitmq.secretName" . }}
-      key: {{ .Values.rabbitmq.auth.passwordKey }}
+      key: {{ include "warren.rabbitmq.passwordKey" $ }}
 - name: AMQP_URL
   value: {{ printf "%s://$(AMQP_USERNAME):$(AMQP_PASSWORD)@%s:%s%s" (include "warren.rabbitmq.scheme" .) (include "warren.rabbitmq.host" .) (include "warren.rabbitmq.port" .) (include "warren.rabbitmq.vhostPath" .) | quote }}
 {{- end }}

@@ -28,6 +28,7 @@ export {
 export { beforeDeadline } from './deadline';
 export {
   DEADLINE_HEADER,
+  DIRECT_REPLY_QUEUE,
   deadlineOf,
   IDEMPOTENCY_KEY_HEADER,
   idempotencyKeyOf,

@@ -1,4 +1,4 @@
-import { Suite, type SuiteAuthentication } from '@warren/launcher';
+import { Suite, type ServiceName, type SuiteAuthentication } from '@warren/launcher';
 import { e2eLogPath, WORKER_DATABASES, workerDatabaseUrl } from './e2e-secrets';
 import { freePort, PrivateRedis } from './network';
 import { PrivateVhost } from './vhost';
@@ -16,7 +16,13 @@ export async function startRunningSuite(
   {
     logPath = e2eLogPath(String(process.pid)),
     authentication = 'disabled',
-  }: { logPath?: string; authentication?: SuiteAuthentication } = {},
+    serviceEnvironment = {},
+  }: {
+    logPath?: string;
+    authentication?: SuiteAuthentication;
+    /** Per service, over `environment` (broker-users.test.ts: each service its own AMQP_URL). */
+    serviceEnvironment?: Partial<Record<ServiceName, Record<string, string>>>;
+  } = {},
 ) {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
@@ -42,8 +48,9 @@ export async function startRunningSuite(
       ...environment,
     },
     serviceEnvironment: {
-      ...(usersDatabaseUrl ? { users: { DATABASE_URL: usersDatabaseUrl } } : {}),
-      ...(ordersDatabaseUrl ? { orders: { DATABASE_URL: ordersDatabaseUrl } } : {}),
+      gateway: { ...serviceEnvironment.gateway },
+      users: { ...(usersDatabaseUrl ? { DATABASE_URL: usersDatabaseUrl } : {}), ...serviceEnvironment.users },
+      orders: { ...(ordersDatabaseUrl ? { DATABASE_URL: ordersDatabaseUrl } : {}), ...serviceEnvironment.orders },
     },
     output: { kind: 'file', path: logPath },
   });
