@@ -7,6 +7,7 @@
  *   --data FILE          the scenario data (default loadtest/data/scenarios.json)
  *   --summary-json FILE  where the JSON summary goes (default summary-<profile>.json)
  *   --run-id ID          in every email and Idempotency-Key (default the start time, base 36)
+ * and WARREN_TOKEN in the environment: a bearer token sent with every request (default none).
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -49,7 +50,13 @@ export function parseEngineConfig(argv: readonly string[]): EngineConfig {
   });
   const data = JSON.parse(readFileSync(values.data ?? DEFAULT_DATA_PATH, 'utf8')) as ScenarioData;
   const settings = parseSettings(
-    { BASE_URL: values['base-url'], PROFILE: values.profile, RATE_SCALE: values['rate-scale'] },
+    {
+      BASE_URL: values['base-url'],
+      PROFILE: values.profile,
+      RATE_SCALE: values['rate-scale'],
+      // From the environment, not a flag: a credential stays off the command line.
+      WARREN_TOKEN: process.env.WARREN_TOKEN,
+    },
     data,
   );
   if (!settings.baseUrl.startsWith('http://')) {

@@ -8,6 +8,7 @@
 import { HttpPool } from '@warren/bench';
 import { isRefusal, isServerError } from '../lib/checks.ts';
 import type { LoadRequest, LoadResponse } from '../lib/http-types.ts';
+import { withBearerToken } from '../lib/requests.ts';
 import type { MetricRegistry, Tags } from './metrics.ts';
 
 /** k6's default request timeout. */
@@ -21,6 +22,8 @@ export class HttpSender {
     baseUrl: string,
     maxConnections: number,
     private readonly metrics: MetricRegistry,
+    /** Sent as `Authorization: Bearer` with every request (LoadSettings.token); none by default. */
+    private readonly token?: string,
   ) {
     const url = new URL(baseUrl);
     this.hostHeader = url.host;
@@ -34,7 +37,7 @@ export class HttpSender {
     let timer: NodeJS.Timeout | undefined;
     try {
       const answer = await Promise.race([
-        this.pool.request(this.bytesOf(request)),
+        this.pool.request(this.bytesOf(withBearerToken(request, this.token))),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('request timeout')), REQUEST_TIMEOUT_MS);
         }),

@@ -24,7 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const profile = config.selected;
   const { parsed, registry } = prepareThresholds(profile.thresholds, parseDuration);
   const maxConnections = Object.values(profile.scenarios).reduce((sum, scenario) => sum + scenario.maxVUs, 0);
-  const sender = new HttpSender(config.baseUrl, maxConnections, registry);
+  const sender = new HttpSender(config.baseUrl, maxConnections, registry, config.token);
   const runner = new ProfileRunner(config.data, sender, registry, config.runId);
   process.stdout.write(
     `[loadtest] Node engine, profile ${config.profile} (${profile.description}) against ${config.baseUrl}, scenarios ${Object.keys(profile.scenarios).join(', ')}\n`,

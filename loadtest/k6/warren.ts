@@ -1,7 +1,9 @@
 /**
  * k6 load tests of Warren's request/reply path: `k6 run loadtest/k6/warren.ts` with BASE_URL (default
- * http://127.0.0.1:3000), PROFILE (smoke, load, stress, spike, soak; default smoke), RATE_SCALE (default 1) and
- * RUN_ID (default: the start time, taken once in setup()) in the environment (`-e NAME=value`). The scenarios and thresholds are
+ * http://127.0.0.1:3000), PROFILE (smoke, load, stress, spike, soak; default smoke), RATE_SCALE (default 1),
+ * WARREN_TOKEN (a bearer token for every request, default none; pass it from the shell's environment rather than
+ * with -e, so it stays off the command line) and RUN_ID (default: the start time, taken once in setup()) in the
+ * environment (`-e NAME=value`). The scenarios and thresholds are
  * ../data/scenarios.json; the flows, requests and checks are ../lib, shared with the Node engine
  * (`npm run loadtest`). Never pass --vus or --duration: they replace the scenarios.
  */
@@ -14,6 +16,7 @@ import { isRefusal, isServerError } from '../lib/checks.ts';
 import { flowOf, type FlowContext } from '../lib/flows.ts';
 import type { Flow, LoadRequest, LoadResponse } from '../lib/http-types.ts';
 import { k6Options, parseSettings, type ScenarioData } from '../lib/profiles.ts';
+import { withBearerToken } from '../lib/requests.ts';
 import { textSummary, type SummaryData } from '../lib/summary.ts';
 
 const scenarioData = JSON.parse(open('../data/scenarios.json')) as ScenarioData;
@@ -28,7 +31,7 @@ const refusedRequests = new Counter('refused_requests');
 
 function send(request: LoadRequest): LoadResponse {
   const response = http.request(request.method, settings.baseUrl + request.path, request.body ?? null, {
-    headers: request.headers,
+    headers: withBearerToken(request, settings.token).headers,
     tags: request.tags,
     responseType: 'text',
   });

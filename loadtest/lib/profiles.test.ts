@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLOW_NAMES } from './flows.ts';
 import { k6Options, LoadSettingsError, parseSettings, scaleScenario, type ScenarioData } from './profiles.ts';
+import { createUser, withBearerToken } from './requests.ts';
 
 const data = JSON.parse(readFileSync(join(__dirname, '../data/scenarios.json'), 'utf8')) as ScenarioData;
 
@@ -48,5 +49,29 @@ describe('k6 options from data/scenarios.json', () => {
     expect(() => parseSettings({ RATE_SCALE: '-1' }, data)).toThrow('RATE_SCALE=-1');
     expect(() => parseSettings({ BASE_URL: 'localhost:3000' }, data)).toThrow('BASE_URL=localhost:3000');
     expect(parseSettings({ BASE_URL: 'http://127.0.0.1:8080/' }, data).baseUrl).toBe('http://127.0.0.1:8080');
+  });
+
+  it('takes a bearer token from WARREN_TOKEN, and refuses one that is not a token without echoing it', () => {
+    expect(parseSettings({}, data).token).toBeUndefined();
+    expect(parseSettings({ WARREN_TOKEN: '' }, data).token).toBeUndefined();
+    expect(parseSettings({ WARREN_TOKEN: 'eyJhbGciOi.eyJzdWIi.c2ln-_' }, data).token).toBe(
+      'eyJhbGciOi.eyJzdWIi.c2ln-_',
+    );
+    let message = '';
+    try {
+      parseSettings({ WARREN_TOKEN: 'Bearer secret-value' }, data);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^WARREN_TOKEN: expected a bearer token/);
+    expect(message).not.toContain('secret-value');
+  });
+
+  it('adds the token as an Authorization header to a copy of the request, or leaves the request as it is', () => {
+    const request = createUser('run-1');
+    expect(withBearerToken(request, undefined)).toBe(request);
+    const authorized = withBearerToken(request, 'abc.def.ghi');
+    expect(authorized.headers).toEqual({ ...request.headers, authorization: 'Bearer abc.def.ghi' });
+    expect(request.headers).not.toHaveProperty('authorization');
   });
 });

@@ -49,9 +49,19 @@ export interface LoadSettings {
   profile: string;
   /** Multiplies every rate and stage target. Default 1. */
   rateScale: number;
+  /**
+   * WARREN_TOKEN: a bearer token sent with every request, for a gateway with authentication on (an admin's: the flows
+   * create users of no subject and read them back; `npm start` prints one). Default none.
+   */
+  token: string | undefined;
 }
 
-export const DEFAULT_SETTINGS: LoadSettings = { baseUrl: 'http://127.0.0.1:3000', profile: 'smoke', rateScale: 1 };
+export const DEFAULT_SETTINGS: LoadSettings = {
+  baseUrl: 'http://127.0.0.1:3000',
+  profile: 'smoke',
+  rateScale: 1,
+  token: undefined,
+};
 
 export class LoadSettingsError extends Error {
   readonly code = 'LOAD_SETTINGS_INVALID';
@@ -59,7 +69,7 @@ export class LoadSettingsError extends Error {
 
 /** Settings from string values (k6's `__ENV`, the engine's flags); unknown profile or bad numbers are errors. */
 export function parseSettings(
-  values: { BASE_URL?: string; PROFILE?: string; RATE_SCALE?: string },
+  values: { BASE_URL?: string; PROFILE?: string; RATE_SCALE?: string; WARREN_TOKEN?: string },
   data: ScenarioData,
 ): LoadSettings {
   const profile = values.PROFILE || DEFAULT_SETTINGS.profile;
@@ -73,7 +83,12 @@ export function parseSettings(
   const baseUrl = (values.BASE_URL || DEFAULT_SETTINGS.baseUrl).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(baseUrl))
     throw new LoadSettingsError(`BASE_URL=${baseUrl}: expected http(s)://host[:port]`);
-  return { baseUrl, profile, rateScale };
+  const token = values.WARREN_TOKEN || undefined;
+  if (token !== undefined && !/^[\w.~+/-]+=*$/.test(token)) {
+    // Never echoed: it is a credential.
+    throw new LoadSettingsError('WARREN_TOKEN: expected a bearer token (RFC 6750 token68 characters)');
+  }
+  return { baseUrl, profile, rateScale, token };
 }
 
 /** The scenario with its rates scaled; at least one iteration per time unit where a rate is meant. */

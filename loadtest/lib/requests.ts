@@ -70,3 +70,9 @@ export function cancelOrder(orderId: string, unique: string): LoadRequest {
     tags: { name: 'POST /v1/orders/:id/cancel' },
   };
 }
+
+/** The request with `Authorization: Bearer <token>` when there is a token (LoadSettings.token), else as it is. */
+export function withBearerToken(request: LoadRequest, token: string | undefined): LoadRequest {
+  if (token === undefined) return request;
+  return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+}

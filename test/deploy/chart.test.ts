@@ -885,6 +885,30 @@ describe("the services' environment", () => {
   });
 });
 
+describe('helm install in the GitHub workflows', () => {
+  /** Each `helm install|upgrade` of a workflow's run steps, continuation lines joined, as its arguments. */
+  const installs = readdirSync(join(ROOT, '.github/workflows'))
+    .filter((name) => name.endsWith('.yml'))
+    .flatMap((name) => {
+      const workflow = parse(readFileSync(join(ROOT, '.github/workflows', name), 'utf8'));
+      const runs = Object.values<any>(workflow.jobs).flatMap((job) => (job.steps ?? []).map((step: any) => step.run));
+      return runs
+        .filter((run): run is string => typeof run === 'string')
+        .flatMap((run) => run.replace(/\\\n/g, ' ').split('\n'))
+        .filter((line) => /\bhelm (install|upgrade)\b/.test(line))
+        .map((line) => ({ name, args: line.trim().split(/\s+/) }));
+    });
+
+  it('has some, and each renders: what the workflow sets is a choice the chart accepts', () => {
+    expect(installs.length).toBeGreaterThan(0);
+    for (const { name, args } of installs) {
+      const sets = args.flatMap((arg, index) => (args[index - 1] === '--set' ? ['--set', arg] : []));
+      const result = helmTemplateExactly(sets);
+      expect({ name, errors: result.errors, status: result.status }).toEqual({ name, errors: '', status: 0 });
+    }
+  });
+});
+
 describe('values.schema.json', () => {
   it.each([
     [['--set', 'gateway.replicaCount=two'], "at '/gateway/replicaCount': got string, want integer"],
