@@ -184,6 +184,27 @@ if (problem !== undefined && !required) {
       expect(await release.test()).toMatch(/Phase:\s+Succeeded/);
     }, 240_000);
 
+    it('connects each service to RabbitMQ as its own broker user, created from the definitions at boot', async () => {
+      const connections = JSON.parse(
+        await kubectl([
+          '-n',
+          NAMESPACE,
+          'exec',
+          `${RELEASE}-rabbitmq-0`,
+          '--',
+          'rabbitmqctl',
+          '--formatter',
+          'json',
+          'list_connections',
+          'user',
+        ]),
+      ) as { user: string }[];
+      const { username } = chartValues.rabbitmq.auth;
+      expect([...new Set(connections.map((connection) => connection.user))].sort()).toEqual(
+        ['gateway', 'orders', 'users'].map((service) => `${username}-${service}`),
+      );
+    });
+
     describeApiEndToEnd(() => target);
 
     it('has the API server admit every object of each charts/warren/ci/*.yaml rendering, CRD kinds included', async () => {
@@ -505,6 +526,22 @@ if (problem !== undefined && !required) {
           '.*',
           '.*',
         );
+        // One broker user per service with the chart's permissions (SECURITY.md), as an operator creates them on a
+        // managed broker: here the first release's service users, given the same permissions on this vhost.
+        for (const component of ['gateway', 'users', 'orders'] as const) {
+          const { configure, write, read } = chartValues[component].brokerPermissions;
+          await inFirstRelease(
+            `${RELEASE}-rabbitmq-0`,
+            'rabbitmqctl',
+            'set_permissions',
+            '-p',
+            EXTERNAL,
+            `${username}-${component}`,
+            configure,
+            write,
+            read,
+          );
+        }
         for (const component of ['users', 'orders'] as const) {
           const sql = `CREATE DATABASE ${databaseOf(component)} OWNER ${chartValues.postgresql.databases[component].username}`;
           await inFirstRelease(
@@ -528,6 +565,9 @@ if (problem !== undefined && !required) {
           secret('warren-broker', {
             'rabbitmq-password': credentials['rabbitmq-password'],
             'amqp-url': Buffer.from(amqpUrl).toString('base64'),
+            'rabbitmq-password-gateway': credentials['rabbitmq-password-gateway'],
+            'rabbitmq-password-users': credentials['rabbitmq-password-users'],
+            'rabbitmq-password-orders': credentials['rabbitmq-password-orders'],
           }),
           secret('warren-databases', {
             'users-db-password': credentials['users-db-password'],
