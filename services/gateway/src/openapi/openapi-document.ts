@@ -1,3 +1,4 @@
+import { jsonSchemaOverride as override } from '@warren/contracts';
 import { z } from 'zod';
 import { PROBLEM_CONTENT_TYPE, problemSchema } from '../errors/problem';
 import { idempotencyKeySchema } from '../middleware/idempotency';
@@ -8,37 +9,6 @@ type JsonSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
 
 const REF = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
-/** A string check that trims (zod's `.trim()`), recognised by what it does. */
-function trims(schema: z.core.$ZodType): boolean {
-  const checks = (schema._zod.def as { checks?: { _zod: { def: { check?: string; tx?: (v: string) => unknown } } }[] })
-    .checks;
-  return (checks ?? []).some((check) => check._zod.def.check === 'overwrite' && check._zod.def.tx?.(' a ') === 'a');
-}
-
-/**
- * Keeps the JSON Schema saying exactly what zod checks: a trimmed string must
- * contain a non-space character, and an email is what zod's pattern accepts.
- * (What a refinement checks is said by the schema's own metadata, e.g. an
- * update's `minProperties`, which zod copies into the JSON Schema.)
- */
-function override(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
-  const { zodSchema, jsonSchema } = ctx;
-  if (zodSchema._zod.def.type === 'string' && trims(zodSchema)) {
-    // A string with a pattern of its own (or several, zod's allOf) keeps it and gets this one beside it.
-    // (The same schema object can be visited more than once: adding is idempotent.)
-    const allOf = jsonSchema.allOf ?? [];
-    if (jsonSchema.pattern === undefined && allOf.length === 0) jsonSchema.pattern = '\\S';
-    else if (jsonSchema.pattern !== '\\S' && !allOf.some((entry) => (entry as { pattern?: string }).pattern === '\\S'))
-      jsonSchema.allOf = [...allOf, { pattern: '\\S' }];
-  }
-  // zod checks emails with its pattern alone; `format: email` (RFC 5321 limits such as a
-  // 64-character local part) would document a stricter rule than the one enforced.
-  if (jsonSchema.format === 'email' && typeof jsonSchema.pattern === 'string') {
-    delete jsonSchema.format;
-    jsonSchema.description ??= 'An email address.';
-  }
-}
 
 /** A schema's component name: the `id` of its metadata in @warren/contracts (or the gateway's Problem). */
 function componentName(schema: z.ZodType): string {
