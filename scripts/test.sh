@@ -18,7 +18,7 @@ wants() {
 # .tools/bin/jaeger is at the pinned version; schemathesis fuzzes the running suite's OpenAPI document.
 if wants integration "$@" || wants e2e "$@" || wants faults "$@"; then
   scripts/services.sh up
-  scripts/tools.sh prometheus promtool jaeger schemathesis
+  scripts/tools.sh prometheus promtool jaeger schemathesis python-pika
 fi
 # helm renders the chart for the deploy project's tests and installs it in the cluster project's.
 scripts/tools.sh helm

