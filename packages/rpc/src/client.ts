@@ -356,7 +356,13 @@ export class RpcClient {
   private onReply(message: ConsumeMessage | null): void {
     if (!message) return;
     const { correlationId } = message.properties as { correlationId?: string };
-    if (!correlationId || !this.pending.has(correlationId)) return; // late reply to a settled call
+    if (!correlationId || !this.pending.has(correlationId)) {
+      // Ours (our prefix) but settled: it came after its timeout or abort. Anything else was never ours.
+      const reason = correlationId?.startsWith(`${this.idPrefix}.`) ? 'late' : 'unknown';
+      this.metrics.clientUnmatchedReplies.inc({ reason });
+      this.logger.debug({ correlationId, reason }, 'rpc reply matched no pending call');
+      return;
+    }
     const route = this.pending.get(correlationId)!.route;
     try {
       this.settle(correlationId, 'ok', null, decodeReply(route, message.content));

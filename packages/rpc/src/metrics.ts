@@ -13,6 +13,8 @@ export interface RpcMetrics {
   clientTimeouts: Counter<'route'>;
   /** Calls refused because the client's `maxInFlight` were in flight (`*`: refused on a request's arrival). */
   clientShed: Counter<'route'>;
+  /** Replies that matched no pending call: `late` (its call had settled) or `unknown` (not a correlation id of ours). */
+  clientUnmatchedReplies: Counter<'reason'>;
   serverDuration: DurationRecorder;
   serverInFlightSources: Set<InFlightSource>;
   serverExpired: Counter<'route'>;
@@ -113,6 +115,12 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
       name: 'rpc_client_shed_total',
       help: 'RPC calls refused at once because maxInFlight calls were in flight, by route (* when refused on arrival).',
       labelNames: ['route'],
+      registers,
+    }),
+    clientUnmatchedReplies: new Counter({
+      name: 'rpc_client_unmatched_replies_total',
+      help: 'Replies that matched no pending call: late (the call had already timed out or been aborted) or unknown (a correlation id this client never sent).',
+      labelNames: ['reason'],
       registers,
     }),
     serverDuration: new DurationRecorder(

@@ -165,12 +165,45 @@ describe('RpcClient.call against a real broker', () => {
     }
   });
 
-  it('settles a slow call once and drops its late reply', async () => {
+  it('settles a slow call once, and counts and logs its late reply', async () => {
+    const late = () => metricValue(pair.registry, 'rpc_client_unmatched_replies_total', { reason: 'late' });
+    const before = await late();
     await expect(
       pair.client.call(pair.route, { text: 'late', delayMs: 300 }, { timeoutMs: 100 }),
     ).rejects.toBeInstanceOf(RpcTimeoutError);
     await sleep(400);
     expect(pair.client.pendingCount).toBe(0);
+    // At least this one: a late reply of an earlier test's timed-out call may land in the same window.
+    expect(await late()).toBeGreaterThanOrEqual(before + 1);
+    const logged = pair.logger.lines.filter((line) => line.message === 'rpc reply matched no pending call');
+    expect(logged.at(-1)).toMatchObject({ level: 'debug', object: { reason: 'late' } });
     await expect(pair.client.call(pair.route, { text: 'after' })).resolves.toMatchObject({ text: 'after' });
+  });
+
+  it('counts a reply for a correlation id it never sent as unknown, and still matches the real one', async () => {
+    const route = defineRoute(uniqueName('test.stranger'), {
+      request: z.object({}),
+      reply: z.object({ n: z.number() }),
+    });
+    const { connection, channel } = await rawChannel();
+    try {
+      await channel.assertQueue(route.name, { durable: false, autoDelete: true });
+      await channel.consume(route.name, (message) => {
+        if (!message) return;
+        const { replyTo, correlationId } = message.properties;
+        channel.publish('', replyTo, Buffer.from(JSON.stringify({ ok: true, result: { n: 0 } })), {
+          correlationId: 'not-one-of-ours',
+        });
+        channel.publish('', replyTo, Buffer.from(JSON.stringify({ ok: true, result: { n: 1 } })), { correlationId });
+        channel.ack(message);
+      });
+      const unknown = () => metricValue(pair.registry, 'rpc_client_unmatched_replies_total', { reason: 'unknown' });
+      const before = await unknown();
+      await expect(pair.client.call(route, {})).resolves.toEqual({ n: 1 });
+      expect(await unknown()).toBe(before + 1);
+    } finally {
+      await channel.deleteQueue(route.name).catch(() => undefined);
+      await connection.close();
+    }
   });
 });
