@@ -1,6 +1,11 @@
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import type { RpcLogger } from './logger';
-import { DEFAULT_INITIAL_RECONNECT_DELAY_MS, DEFAULT_MAX_RECONNECT_DELAY_MS, reconnectDelayMs } from './reconnect';
+import {
+  DEFAULT_INITIAL_RECONNECT_DELAY_MS,
+  DEFAULT_MAX_RECONNECT_DELAY_MS,
+  reconnectDelayMs,
+  type ReconnectSchedule,
+} from './reconnect';
 
 export interface ConnectionOptions {
   /** AMQP URL, for example amqp://user:password@127.0.0.1:5672 */
@@ -44,6 +49,14 @@ export interface ConnectionHooks {
   onDisconnect(error: Error): void;
 }
 
+/** The backoff of a connection's options, their defaults applied: for reconnects, and for consuming again. */
+export function reconnectScheduleOf(options: ConnectionOptions): ReconnectSchedule {
+  return {
+    initialDelayMs: options.initialReconnectDelayMs ?? DEFAULT_INITIAL_RECONNECT_DELAY_MS,
+    maxDelayMs: options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS,
+  };
+}
+
 /**
  * Opens a recovering AMQP connection with TCP_NODELAY on. It returns at once;
  * amqplib's own recovery reconnects, on the schedule of `reconnectDelayMs`
@@ -57,10 +70,7 @@ export async function openRecoveringConnection(
 ): Promise<RecoveringChannelModel> {
   const url = new URL(options.url);
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? 10));
-  const schedule = {
-    initialDelayMs: options.initialReconnectDelayMs ?? DEFAULT_INITIAL_RECONNECT_DELAY_MS,
-    maxDelayMs: options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS,
-  };
+  const schedule = reconnectScheduleOf(options);
   // amqplib's own schedule waits initialDelay before its first attempt, so the delays come from calculateDelay. Its
   // attempt 1 comes right after a drop (or a failed first connect): how long the connection had been up decides
   // whether it is made at once, for that attempt and the ones after it.

@@ -21,6 +21,8 @@ export interface RpcMetrics {
   /** Handled requests that ended in an error, by route and error code (`internal` for an unexpected throw). */
   serverErrors: Counter<'route' | 'code'>;
   serverDeadLettered: Counter<'route' | 'reason'>;
+  /** Consumers the broker cancelled (queue deleted, node lost), each then consumed again. */
+  serverConsumerCancellations: Counter<'route'>;
   /** Servers add themselves here so the dead-letter gauge can ask the broker about their routes' queues. */
   deadLetterSources: Set<DeadLetterSource>;
 }
@@ -149,6 +151,12 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
       name: 'rpc_server_dead_lettered_total',
       help: 'RPC requests dead-lettered because they could not be decoded or validated.',
       labelNames: ['route', 'reason'],
+      registers,
+    }),
+    serverConsumerCancellations: new Counter({
+      name: 'rpc_server_consumer_cancellations_total',
+      help: 'Route consumers the broker cancelled (the queue deleted, the node holding it lost); each is declared and consumed again.',
+      labelNames: ['route'],
       registers,
     }),
     deadLetterSources,

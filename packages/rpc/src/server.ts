@@ -2,7 +2,12 @@ import { callerOf, type Caller } from './caller';
 import type { Context } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Registry } from 'prom-client';
-import { DEFAULT_CLOSE_TIMEOUT_MS, openRecoveringConnection, type ConnectionOptions } from './connection';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  openRecoveringConnection,
+  reconnectScheduleOf,
+  type ConnectionOptions,
+} from './connection';
 import { beforeDeadline, settlesWithin } from './deadline';
 import type { CallParent } from './client';
 import { JSON_CONTENT_TYPE, deadlineOf, encodeError, encodeResult, idempotencyKeyOf } from './envelope';
@@ -11,6 +16,7 @@ import { silentLogger, type RpcLogger } from './logger';
 import { rpcMetrics, type RpcMetrics } from './metrics';
 import { probeQueue } from './queue-probe';
 import { deadLetterQueueOf, queueNameOf, routeQueueDeclaration, type QueueSettings } from './queues';
+import { reconnectDelayMs } from './reconnect';
 import type { RouteDefinition, RouteParsedRequest, RouteReplyInput } from './route';
 import { context, endSpan, startServerSpan } from './tracing';
 
@@ -202,7 +208,6 @@ export class RpcServer {
   }
 
   private async setUpConsumers(model: ChannelModel): Promise<void> {
-    const { deadLetterExchange, queueArguments, deadLetterQueueArguments } = routeQueueDeclaration(this.options);
     for (const binding of this.bindings.values()) {
       // One channel per route: its prefetch is the route's concurrency, and a fault stays contained.
       const channel = await model.createChannel();
@@ -215,16 +220,47 @@ export class RpcServer {
         binding.consumerTag = null;
         if (!this.draining) model.close().catch(() => undefined);
       });
-      const queue = queueNameOf(binding.route.name, this.options);
-      await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
-      await channel.assertQueue(deadLetterQueueOf(queue), { durable: true, arguments: deadLetterQueueArguments });
-      await channel.bindQueue(deadLetterQueueOf(queue), deadLetterExchange, queue);
-      await channel.assertQueue(queue, { durable: true, arguments: queueArguments });
       await channel.prefetch(binding.concurrency);
       binding.channel = channel;
-      if (this.draining) continue;
-      const { consumerTag } = await channel.consume(queue, (message) => void this.onMessage(binding, channel, message));
-      binding.consumerTag = consumerTag;
+      await this.consumeRoute(binding, channel);
+    }
+  }
+
+  /** Declares a route's queue and dead-letter queue on its channel and consumes the queue (not while draining). */
+  private async consumeRoute(binding: Binding, channel: Channel): Promise<void> {
+    const { deadLetterExchange, queueArguments, deadLetterQueueArguments } = routeQueueDeclaration(this.options);
+    const queue = queueNameOf(binding.route.name, this.options);
+    await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
+    await channel.assertQueue(deadLetterQueueOf(queue), { durable: true, arguments: deadLetterQueueArguments });
+    await channel.bindQueue(deadLetterQueueOf(queue), deadLetterExchange, queue);
+    await channel.assertQueue(queue, { durable: true, arguments: queueArguments });
+    if (this.draining) return;
+    const { consumerTag } = await channel.consume(queue, (message) => void this.onMessage(binding, channel, message));
+    binding.consumerTag = consumerTag;
+  }
+
+  /**
+   * After the broker cancelled a route's consumer (its queue deleted, the node holding it lost), declares and consumes
+   * it again on the same channel, on the connection's backoff: at once, then doubling with jitter. Not consuming
+   * meanwhile, the server is not ready (`isConsuming`). Stops when the channel is gone, whose recovery re-creates
+   * every consumer (a failed declaration closes the channel), or when the server drains.
+   */
+  private async consumeAgain(binding: Binding, channel: Channel): Promise<void> {
+    const schedule = reconnectScheduleOf(this.options);
+    for (let attempt = 1; ; attempt++) {
+      const delayMs = reconnectDelayMs(attempt, true, schedule);
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (this.draining || binding.channel !== channel || binding.consumerTag) return;
+      try {
+        await this.consumeRoute(binding, channel);
+        this.logger.info({ route: binding.route.name, attempt }, 'rpc consumer restored');
+        return;
+      } catch (error) {
+        this.logger.warn(
+          { route: binding.route.name, attempt, err: (error as Error).message },
+          'rpc consumer not restored',
+        );
+      }
     }
   }
 
@@ -238,8 +274,10 @@ export class RpcServer {
   private async onMessage(binding: Binding, channel: Channel, message: ConsumeMessage | null): Promise<void> {
     const route = binding.route.name;
     if (!message) {
-      this.logger.warn({ route }, 'rpc consumer cancelled by the broker');
+      this.logger.warn({ route }, 'rpc consumer cancelled by the broker: consuming again');
       binding.consumerTag = null;
+      this.metrics.serverConsumerCancellations.inc({ route });
+      void this.consumeAgain(binding, channel);
       return;
     }
     const {

@@ -1,6 +1,6 @@
 import { RpcUnavailableError } from '../../src';
-import { closeConnections, eventually, findConnectionsNamed } from '../broker';
-import { sleep, startEchoPair } from '../fixture';
+import { closeConnections, eventually, findConnectionsNamed, rawChannel } from '../broker';
+import { metricValue, sleep, startEchoPair } from '../fixture';
 
 jest.setTimeout(60_000);
 
@@ -49,6 +49,32 @@ describe('when the broker connection drops', () => {
       Array.from({ length: 50 }, (_, index) => pair.client.call(pair.route, { text: `after-${index}` })),
     );
     expect(replies).toHaveLength(50);
+  });
+});
+
+describe('when the broker cancels a consumer (its queue deleted under the running server)', () => {
+  it('declares the queue again, consumes it again, counts the cancellation, and serves', async () => {
+    const pair = await startEchoPair();
+    try {
+      await expect(pair.client.call(pair.route, { text: 'before' })).resolves.toMatchObject({ text: 'before' });
+      const { connection, channel } = await rawChannel();
+      try {
+        await channel.deleteQueue(pair.route.name);
+      } finally {
+        await connection.close();
+      }
+      const cancellations = () =>
+        metricValue(pair.registry, 'rpc_server_consumer_cancellations_total', { route: pair.route.name });
+      await eventually(async () => (await cancellations()) === 1);
+      await eventually(() => pair.server.isConsuming);
+      expect(pair.logger.lines.map((line) => line.message)).toEqual(
+        expect.arrayContaining(['rpc consumer cancelled by the broker: consuming again', 'rpc consumer restored']),
+      );
+      await expect(pair.client.call(pair.route, { text: 'after' })).resolves.toMatchObject({ text: 'after' });
+      expect(await cancellations()).toBe(1);
+    } finally {
+      await pair.stop();
+    }
   });
 });
 
