@@ -65,6 +65,8 @@ export interface CallParent {
   idempotencyKey?: string | undefined;
   /** Who the parent was called for: the nested call is made for them too. */
   caller?: Caller | undefined;
+  /** Aborts when the parent's work is no longer wanted (a handler's fires at its deadline): the call is aborted too. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface CallOptions {
@@ -223,7 +225,9 @@ export class RpcClient {
 
   private send(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
     if (!this.channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
-    const { signal, parent } = options;
+    const { parent } = options;
+    const signals = [options.signal, parent?.signal].filter((each): each is AbortSignal => each !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     if (signal?.aborted) return Promise.reject(new RpcAbortedError(route, signal.reason));
     const now = Date.now();
     const deadline = effectiveDeadline(

@@ -38,6 +38,12 @@ export interface HandlerContext extends CallParent {
   messageId: string | undefined;
   /** Epoch ms after which nobody waits for the reply. */
   deadline: number | undefined;
+  /**
+   * Aborts at `deadline` (its reason a `deadline_exceeded` RpcError), so work nobody waits for stops: pass it to
+   * what the handler waits on. Nested calls made with `{ parent: context }` are aborted with it. Never aborts
+   * without a deadline.
+   */
+  signal: AbortSignal;
   /** The command's idempotency key (validated: 1 to 255 characters), when the caller sent one. */
   idempotencyKey: string | undefined;
   /** Who the call is made for (validated), when the caller named someone; undefined when auth is off. */
@@ -310,6 +316,7 @@ export class RpcServer {
     let failure: unknown;
     let reply: Buffer;
     const decoded = this.decode(binding, message);
+    const deadlineSignal = abortsAt(deadline);
     try {
       if (!decoded.ok) {
         outcome = 'invalid';
@@ -321,6 +328,7 @@ export class RpcServer {
           correlationId,
           messageId,
           deadline,
+          signal: deadlineSignal.signal,
           idempotencyKey: idempotencyKeyOf(headers),
           caller: callerOf(headers),
           traceContext: spanContext,
@@ -335,6 +343,8 @@ export class RpcServer {
       failure = error;
       if (!(error instanceof RpcError)) this.logger.error({ route, err: error }, 'rpc handler failed');
       reply = encodeError(error);
+    } finally {
+      deadlineSignal.clear();
     }
 
     this.safely(() => {
@@ -401,4 +411,15 @@ export class RpcServer {
       this.logger.warn({ err: (error as Error).message }, 'rpc server could not reach the broker');
     }
   }
+}
+
+/** A signal that aborts at `deadline` (epoch ms), and the way to stop its timer once the work is done. */
+function abortsAt(deadline: number | undefined): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  if (deadline === undefined) return { signal: controller.signal, clear: () => undefined };
+  const timer = setTimeout(
+    () => controller.abort(new RpcError('deadline_exceeded', 'the deadline of the request passed')),
+    Math.max(0, deadline - Date.now()),
+  );
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }

@@ -10,7 +10,7 @@ import {
   RpcTimeoutError,
   RpcUnavailableError,
 } from '../../src';
-import { AMQP_URL, deleteRouteQueues, rawChannel, uniqueName } from '../broker';
+import { AMQP_URL, deleteRouteQueues, eventually, rawChannel, uniqueName } from '../broker';
 import { metricValue, sleep, startEchoPair } from '../fixture';
 
 jest.setTimeout(30_000);
@@ -163,6 +163,51 @@ describe('RpcClient.call against a real broker', () => {
       await deleteRouteQueues(channel, route.name);
       await connection.close();
     }
+  });
+
+  it("aborts the handler's signal at the request's deadline, so a slow handler can stop", async () => {
+    const route = defineRoute(uniqueName('test.slow'), {
+      request: z.object({}),
+      reply: z.object({ done: z.boolean() }),
+    });
+    const server = new RpcServer({ url: AMQP_URL, connectionName: uniqueName('slow-server') });
+    let observed: { afterMs: number; reason: unknown; deadline: number | undefined } | undefined;
+    server.handle(route, async (_request, context) => {
+      const startedAt = Date.now();
+      // Work that stops when told to, as a query given the signal would.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        context.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          observed = { afterMs: Date.now() - startedAt, reason: context.signal.reason, deadline: context.deadline };
+          resolve();
+        });
+      });
+      return { done: !context.signal.aborted };
+    });
+    await server.start();
+    try {
+      const calledAt = Date.now();
+      await expect(pair.client.call(route, {}, { timeoutMs: 300 })).rejects.toBeInstanceOf(RpcTimeoutError);
+      await eventually(() => observed !== undefined);
+      expect(observed!.deadline).toBeGreaterThanOrEqual(calledAt + 300);
+      // Aborted about when the caller gave up, not after the 5 s the work would have taken.
+      expect(observed!.afterMs).toBeLessThan(2000);
+      expect(observed!.reason).toMatchObject({ code: 'deadline_exceeded' });
+    } finally {
+      await server.close();
+      const { connection, channel } = await rawChannel();
+      await deleteRouteQueues(channel, route.name).catch(() => undefined);
+      await connection.close();
+    }
+  });
+
+  it("aborts a call made with a parent's signal when the parent's work is abandoned", async () => {
+    const parent = new AbortController();
+    const call = pair.client.call(pair.route, { text: 'nested', delayMs: 2000 }, { parent: { signal: parent.signal } });
+    setTimeout(() => parent.abort(new Error('the parent gave up')), 100);
+    await expect(call).rejects.toBeInstanceOf(RpcAbortedError);
+    await sleep(2100); // its late reply lands before the next test counts them
   });
 
   it('settles a slow call once, and counts and logs its late reply', async () => {
