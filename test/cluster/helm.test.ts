@@ -698,6 +698,23 @@ if (problem !== undefined && !required) {
           body: { name: 'Managed', email: uniqueEmail('external') },
         });
         expect(user.status).toBe(201);
+        // Isolation is what is checked here, not the first release's readiness while a second one starts beside
+        // it on two CPUs (a CI run once found its gateway's NodePort without endpoints): reported, then waited for.
+        const { notReady } = await release.servingPods();
+        if (notReady.length > 0) say(`first release not Ready before reading through it: ${notReady.join(', ')}`);
+        await kubectl(
+          [
+            '-n',
+            NAMESPACE,
+            'wait',
+            '--for=condition=Ready',
+            'pod',
+            '-l',
+            'app.kubernetes.io/component in (gateway,users,orders)',
+            '--timeout=180s',
+          ],
+          { timeoutMs: 200_000 },
+        );
         expect((await api(nodePortUrl, 'GET', `/v1/users/${user.body.id}`)).status).toBe(404);
         const queues = JSON.parse(
           await inFirstRelease(
@@ -719,7 +736,7 @@ if (problem !== undefined && !required) {
         const routeQueues = Object.entries(consumers).filter(([name]) => !name.endsWith('.dead-letter'));
         expect(routeQueues.length).toBeGreaterThanOrEqual(8);
         for (const [name, count] of routeQueues) expect([name, count >= 1]).toEqual([name, true]);
-      });
+      }, 300_000);
 
       it("uninstalls, leaving nothing: every Secret it used was the operator's", async () => {
         expect(await external.uninstall()).toEqual([]);

@@ -42,7 +42,13 @@ export class Release {
       components: serving.map((pod) => pod.metadata.labels['app.kubernetes.io/component'] as string).sort(),
       notReady: serving
         .filter((pod) => !pod.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'))
-        .map((pod) => `${pod.metadata.name} ${pod.status.phase}`),
+        .map((pod) => {
+          const restarts = (pod.status.containerStatuses ?? []).reduce(
+            (sum: number, c: any) => sum + c.restartCount,
+            0,
+          );
+          return `${pod.metadata.name} ${pod.status.phase} restarts=${restarts}`;
+        }),
     };
   }
 
