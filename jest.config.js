@@ -6,6 +6,8 @@
 //   faults       RabbitMQ, PostgreSQL, Redis and service failures under load, exactly-once writes (test/faults)
 //   containers   the images and docker-compose.yml on a real container engine (test/containers)
 //   cluster      the Helm chart installed on a real single-node Kubernetes cluster (test/cluster)
+//   rpc-on-rabbitmq4, faults-on-rabbitmq4  packages/rpc's integration tests and the fault tests again, on the
+//                RabbitMQ 4.x the chart ships (when a container engine runs)
 const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
@@ -65,5 +67,25 @@ module.exports = {
     { ...shared, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'], slowTestThreshold: 300 },
     // The Helm chart and k8s/ manifests rendered with helm template (scripts/check-chart.sh also runs it).
     { ...shared, displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], slowTestThreshold: 30 },
+    // The RPC integration tests and the fault tests on RabbitMQ 4.x (scripts/rabbitmq4.sh, which scripts/test.sh
+    // starts when a container engine is up, exporting WARREN_RABBITMQ4_*): projects only then.
+    ...(process.env.WARREN_RABBITMQ4_AMQP_URL
+      ? [
+          {
+            ...shared,
+            displayName: 'rpc-on-rabbitmq4',
+            testMatch: ['<rootDir>/packages/rpc/test/integration/**/*.test.ts'],
+            setupFiles: ['<rootDir>/test/on-rabbitmq4.ts'],
+            slowTestThreshold: 15,
+          },
+          {
+            ...shared,
+            displayName: 'faults-on-rabbitmq4',
+            testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+            setupFiles: ['<rootDir>/test/on-rabbitmq4.ts'],
+            slowTestThreshold: 120,
+          },
+        ]
+      : []),
   ],
 };

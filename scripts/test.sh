@@ -35,10 +35,10 @@ tear_down() {
 trap tear_down EXIT
 
 # Docker Compose v2 and the images (the three services from their Dockerfiles, stand-ins for the rest where no
-# registry answers) for test/containers and test/cluster. Without a container engine (exit 3) those tests say they
-# are skipped, unless WARREN_REQUIRE_CONTAINERS=true (.ci/run) makes that a failure.
+# registry answers) for test/containers, test/cluster and RabbitMQ 4.x. Without a container engine (exit 3) those
+# tests say they are skipped, unless WARREN_REQUIRE_CONTAINERS=true (.ci/run) makes that a failure.
 engine=none
-if wants containers "$@" || wants cluster "$@"; then
+if wants containers "$@" || wants cluster "$@" || wants rpc-on-rabbitmq4 "$@" || wants faults-on-rabbitmq4 "$@"; then
   scripts/tools.sh docker-compose
   scripts/container-engine.sh status >/dev/null 2>&1 || teardown=("scripts/container-engine.sh down")
   status=0
@@ -59,6 +59,14 @@ if [[ $engine == up ]] && wants cluster "$@" && [[ ${WARREN_CLUSTER:-warren} == 
   # Registered before `up`, and run before the engine's: a start that fails halfway is undone too.
   scripts/cluster.sh status >/dev/null 2>&1 || teardown=("scripts/cluster.sh down" "${teardown[@]}")
   scripts/cluster.sh up || echo "[test] no cluster: test/cluster will be skipped" >&2
+fi
+# RabbitMQ 4.x, the broker the chart ships, beside the local 3.10: packages/rpc's integration tests and the fault
+# tests run on both (jest projects rpc-on-rabbitmq4 and faults-on-rabbitmq4, present only with WARREN_RABBITMQ4_*
+# set). On two cores jest runs one test file at a time, so the fault runs never overlap.
+if [[ $engine == up ]] && { wants rpc-on-rabbitmq4 "$@" || wants faults-on-rabbitmq4 "$@"; }; then
+  teardown=("scripts/rabbitmq4.sh down" "${teardown[@]}")
+  scripts/rabbitmq4.sh up
+  eval "$(scripts/rabbitmq4.sh env)"
 fi
 npx tsc -b
 npx jest "$@"

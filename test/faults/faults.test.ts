@@ -45,9 +45,11 @@ let services: PrivateServices;
 const figures: ScenarioFigures[] = [];
 
 beforeAll(async () => {
-  services = await startPrivateServices();
+  // Set by test/on-rabbitmq4.ts (project faults-on-rabbitmq4): the broker is a container of that image.
+  const rabbitmqImage = process.env.WARREN_FAULTS_RABBITMQ_IMAGE;
+  services = await startPrivateServices(rabbitmqImage);
   console.log(
-    `private servers: RabbitMQ ${services.rabbitmq.nodeName} amqp :${services.rabbitmq.amqpPort}, ` +
+    `private servers: RabbitMQ ${rabbitmqImage ?? 'local node'} ${services.rabbitmq.nodeName} amqp :${services.rabbitmq.amqpPort}, ` +
       `PostgreSQL :${services.postgres.port}, Redis :${services.redis.port}; service logs in ${LOG_PATH}`,
   );
 }, 180_000);

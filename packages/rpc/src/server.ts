@@ -247,14 +247,16 @@ export class RpcServer {
 
   /**
    * After the broker cancelled a route's consumer (its queue deleted, the node holding it lost), declares and consumes
-   * it again on the same channel, on the connection's backoff: at once, then doubling with jitter. Not consuming
-   * meanwhile, the server is not ready (`isConsuming`). Stops when the channel is gone, whose recovery re-creates
-   * every consumer (a failed declaration closes the channel), or when the server drains.
+   * it again on the same channel, on the connection's backoff: the first delay, then doubling with jitter. Not at
+   * once: RabbitMQ 4 cancels a deleted quorum queue's consumers before the queue is gone, so a declaration then
+   * finds the dying queue and the consume fails 404. Not consuming meanwhile, the server is not ready
+   * (`isConsuming`). Stops when the channel is gone, whose recovery re-creates every consumer (a failed declaration
+   * closes the channel), or when the server drains.
    */
   private async consumeAgain(binding: Binding, channel: Channel): Promise<void> {
     const schedule = reconnectScheduleOf(this.options);
     for (let attempt = 1; ; attempt++) {
-      const delayMs = reconnectDelayMs(attempt, true, schedule);
+      const delayMs = reconnectDelayMs(attempt, false, schedule);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       if (this.draining || binding.channel !== channel || binding.consumerTag) return;
       try {

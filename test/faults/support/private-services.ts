@@ -49,6 +49,18 @@ async function waitFor(
 const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
 const AMQP_USER = 'warren';
 const AMQP_PASSWORD = 'warren';
+const DOCKER = process.env.WARREN_DOCKER ?? 'docker';
+/** rabbitmq.conf lines of every fault-test broker, local node or container. */
+const PRIVATE_NODE_SETTINGS = [
+  // A restart test must not wait for an fsync-heavy disk check or trip the shared disk alarm threshold.
+  'disk_free_limit.absolute = 50MB',
+  // Queue statistics (the redelivery counts the kill test reads) every second rather than every 5 s.
+  'collect_statistics_interval = 1000',
+  '',
+];
+// No scheduler busy-waiting (RabbitMQ's advice for shared hosts): the node shares two cores with the services under
+// test, and spinning schedulers would take CPU from them exactly while a fault is measured.
+const NO_BUSY_WAIT = '+sbwt none +sbwtdcpu none +sbwtdio none';
 
 /**
  * A RabbitMQ node of its own (`faults-<pid>-<n>@localhost`): its own AMQP, management and distribution ports, its
@@ -77,11 +89,7 @@ export class PrivateRabbitMQ {
         `listeners.tcp.default = 127.0.0.1:${amqpPort}`,
         'management.tcp.ip = 127.0.0.1',
         `management.tcp.port = ${managementPort}`,
-        // A restart test must not wait for an fsync-heavy disk check or trip the shared disk alarm threshold.
-        'disk_free_limit.absolute = 50MB',
-        // Queue statistics (the redelivery counts the kill test reads) every second rather than every 5 s.
-        'collect_statistics_interval = 1000',
-        '',
+        ...PRIVATE_NODE_SETTINGS,
       ].join('\n'),
     );
     writeFileSync(join(this.directory, 'enabled_plugins'), '[rabbitmq_management].\n');
@@ -120,11 +128,8 @@ export class PrivateRabbitMQ {
       RABBITMQ_ADVANCED_CONFIG_FILE: join(directory, 'advanced.config'),
       RABBITMQ_ENABLED_PLUGINS_FILE: join(directory, 'enabled_plugins'),
       RABBITMQ_CONF_ENV_FILE: join(directory, 'rabbitmq-env.conf'),
-      // The distribution listener (rabbitmqctl talks to it) on loopback only, like everything else. No scheduler
-      // busy-waiting (RabbitMQ's advice for shared hosts): the node shares two cores with the services under test,
-      // and spinning schedulers would take CPU from them exactly while a fault is measured.
-      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS:
-        '-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none',
+      // The distribution listener (rabbitmqctl talks to it) on loopback only, like everything else.
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-kernel inet_dist_use_interface {127,0,0,1} ${NO_BUSY_WAIT}`,
     };
   }
 
@@ -178,10 +183,7 @@ export class PrivateRabbitMQ {
    */
   private async answersAmqp(): Promise<boolean> {
     try {
-      const connection = await amqpConnect(this.amqpUrl, { timeout: 2000 });
-      connection.on('error', () => undefined);
-      await connection.close().catch(() => undefined);
-      return true;
+      return await answersAmqp(this.amqpUrl);
     } catch (error) {
       return !this.initialized && /ACCESS.REFUSED/.test(String((error as Error).message));
     }
@@ -206,24 +208,127 @@ export class PrivateRabbitMQ {
   }
 
   /** A queue's ready and unacknowledged messages, and how many deliveries were redeliveries (null: no such queue). */
-  async queueStats(queue: string): Promise<{ ready: number; unacknowledged: number; redelivered: number } | null> {
-    const response = await fetch(`${this.managementUrl}/api/queues/%2F/${encodeURIComponent(queue)}`, {
-      headers: { authorization: `Basic ${Buffer.from(`${AMQP_USER}:${AMQP_PASSWORD}`).toString('base64')}` },
-      signal: AbortSignal.timeout(5000),
-    });
-    if (response.status === 404) return null;
-    if (!response.ok) throw new Error(`management API: ${response.status}`);
-    const body = (await response.json()) as {
-      messages_ready?: number;
-      messages_unacknowledged?: number;
-      message_stats?: { redeliver?: number };
-    };
-    return {
-      ready: body.messages_ready ?? 0,
-      unacknowledged: body.messages_unacknowledged ?? 0,
-      redelivered: body.message_stats?.redeliver ?? 0,
-    };
+  queueStats(queue: string): Promise<QueueStats | null> {
+    return queueStatsOf(this.managementUrl, queue);
   }
+}
+
+/**
+ * The RabbitMQ the chart ships (4.x: docker-compose.yml's image, here the stand-in scripts/images.sh builds) in a
+ * container of its own, for the fault tests to run on it too (jest project faults-on-rabbitmq4): its AMQP and
+ * management ports published on free ports of 127.0.0.1, the `warren` user from RABBITMQ_DEFAULT_USER/PASS.
+ * `stop()` (`docker stop`: SIGTERM, RabbitMQ's clean shutdown) then `start()` restarts it with its data, which stays
+ * in the container.
+ */
+export class ContainerRabbitMQ {
+  readonly nodeName: string;
+  private created = false;
+
+  private constructor(
+    private readonly image: string,
+    readonly amqpPort: number,
+    readonly managementPort: number,
+  ) {
+    this.nodeName = `warren-faults-${process.pid}-${amqpPort}`;
+  }
+
+  static async create(image: string): Promise<ContainerRabbitMQ> {
+    return new ContainerRabbitMQ(image, await freePort(), await freePort());
+  }
+
+  get amqpUrl(): string {
+    return `amqp://${AMQP_USER}:${AMQP_PASSWORD}@127.0.0.1:${this.amqpPort}`;
+  }
+
+  get managementUrl(): string {
+    return `http://127.0.0.1:${this.managementPort}`;
+  }
+
+  private async docker(args: string[], timeoutMs = 60_000): Promise<string> {
+    const { stdout } = await run(DOCKER, args, { timeout: timeoutMs });
+    return stdout;
+  }
+
+  /** Creates the container on the first start (with the private node's settings), starts it, waits for AMQP. */
+  async start(timeoutMs = 90_000): Promise<void> {
+    if (!this.created) {
+      await this.docker([
+        'create',
+        '--name',
+        this.nodeName,
+        '--publish',
+        `127.0.0.1:${this.amqpPort}:5672`,
+        '--publish',
+        `127.0.0.1:${this.managementPort}:15672`,
+        '--env',
+        `RABBITMQ_DEFAULT_USER=${AMQP_USER}`,
+        '--env',
+        `RABBITMQ_DEFAULT_PASS=${AMQP_PASSWORD}`,
+        '--env',
+        `RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=${NO_BUSY_WAIT}`,
+        this.image,
+      ]);
+      this.created = true;
+      const configuration = mkdtempSync(join(tmpdir(), 'warren-faults-rabbitmq4-'));
+      writeFileSync(join(configuration, '10-faults.conf'), PRIVATE_NODE_SETTINGS.join('\n'));
+      await this.docker(['cp', join(configuration, '10-faults.conf'), `${this.nodeName}:/etc/rabbitmq/conf.d/`]);
+      rmSync(configuration, { recursive: true, force: true });
+    }
+    await this.docker(['start', this.nodeName]);
+    // The port is published before the node listens: a refused login or a reset connection is "not yet".
+    await waitFor(`rabbitmq container ${this.nodeName}`, timeoutMs, () => answersAmqp(this.amqpUrl), 50);
+  }
+
+  /** `docker stop`: SIGTERM, which RabbitMQ answers with a clean shutdown, SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = 60_000): Promise<void> {
+    if (!this.created) return;
+    await this.docker(['stop', '--time', String(Math.round(timeoutMs / 1000)), this.nodeName], timeoutMs + 10_000);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.created) await this.docker(['rm', '--force', '--volumes', this.nodeName]).catch(() => undefined);
+    this.created = false;
+  }
+
+  queueStats(queue: string): Promise<QueueStats | null> {
+    return queueStatsOf(this.managementUrl, queue);
+  }
+}
+
+export type FaultBroker = PrivateRabbitMQ | ContainerRabbitMQ;
+
+interface QueueStats {
+  ready: number;
+  unacknowledged: number;
+  redelivered: number;
+}
+
+/** A queue's figures from the management API of the broker at `managementUrl` (vhost /). */
+async function queueStatsOf(managementUrl: string, queue: string): Promise<QueueStats | null> {
+  const response = await fetch(`${managementUrl}/api/queues/%2F/${encodeURIComponent(queue)}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${AMQP_USER}:${AMQP_PASSWORD}`).toString('base64')}` },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`management API: ${response.status}`);
+  const body = (await response.json()) as {
+    messages_ready?: number;
+    messages_unacknowledged?: number;
+    message_stats?: { redeliver?: number };
+  };
+  return {
+    ready: body.messages_ready ?? 0,
+    unacknowledged: body.messages_unacknowledged ?? 0,
+    redelivered: body.message_stats?.redeliver ?? 0,
+  };
+}
+
+/** True once the broker at `url` completes an AMQP handshake and login. */
+async function answersAmqp(url: string): Promise<boolean> {
+  const connection = await amqpConnect(url, { timeout: 2000 });
+  connection.on('error', () => undefined);
+  await connection.close().catch(() => undefined);
+  return true;
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -347,15 +452,18 @@ function postgresUser(): { uid: number; gid: number } {
 
 /** The three private servers a fault test runs the suite against. */
 export interface PrivateServices {
-  rabbitmq: PrivateRabbitMQ;
+  rabbitmq: FaultBroker;
   postgres: PrivatePostgres;
   redis: PrivateRedis;
   destroy(): Promise<void>;
 }
 
-/** Starts the three (RabbitMQ and PostgreSQL at once: the node takes a few seconds); on failure stops what started. */
-export async function startPrivateServices(): Promise<PrivateServices> {
-  const rabbitmq = await PrivateRabbitMQ.create();
+/**
+ * Starts the three (RabbitMQ and PostgreSQL at once: the node takes a few seconds); on failure stops what started.
+ * RabbitMQ is a local node of the machine's rabbitmq-server, or a container of `rabbitmqImage` when given.
+ */
+export async function startPrivateServices(rabbitmqImage?: string): Promise<PrivateServices> {
+  const rabbitmq = rabbitmqImage ? await ContainerRabbitMQ.create(rabbitmqImage) : await PrivateRabbitMQ.create();
   const redis = new PrivateRedis(await freePort());
   let postgres: PrivatePostgres | undefined;
   const destroy = async () => {

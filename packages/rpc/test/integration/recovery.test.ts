@@ -43,7 +43,13 @@ describe('when the broker connection drops', () => {
   it('brings the server back on its own: consumers are re-created and calls succeed', async () => {
     const serverName = (pair.server as unknown as { options: { connectionName: string } }).options.connectionName;
     await closeConnections(await findConnectionsNamed(serverName));
-    await eventually(() => !pair.server.isConsuming);
+    // Seen in its log, not by polling isConsuming: the reconnection can be quicker than any poll (RabbitMQ 4).
+    const lostConnections = () =>
+      pair.logger.lines.filter(
+        (line) =>
+          line.message === 'amqp connection lost' && (line.object as { connection?: string }).connection === serverName,
+      ).length;
+    await eventually(() => lostConnections() === 1);
     await eventually(() => pair.server.isConsuming);
     const replies = await Promise.all(
       Array.from({ length: 50 }, (_, index) => pair.client.call(pair.route, { text: `after-${index}` })),
