@@ -27,6 +27,7 @@ import { probeQueue, type QueueStatus } from './queue-probe';
 import { queueNameOf } from './queues';
 import type { RouteDefinition, RouteReply, RouteRequest } from './route';
 import { endSpan, startClientSpan } from './tracing';
+import { WriteGate } from './write-gate';
 
 export interface RpcClientOptions extends ConnectionOptions {
   /** How long a call waits for its reply when it names no `timeoutMs` (default 5000 ms). */
@@ -123,6 +124,8 @@ export class RpcClient {
   private readonly idPrefix = randomBytes(6).toString('base64url');
   private nextId = 0;
   private channel: ConfirmChannel | null = null;
+  /** The channel's write backpressure: requests wait here while its write buffer is full. */
+  private writes: WriteGate | null = null;
   private connection: RecoveringChannelModel | null = null;
   private closed = false;
 
@@ -307,15 +310,26 @@ export class RpcClient {
   }
 
   private publish(call: PendingCall, message: OutgoingMessage): void {
-    const { route, correlationId } = message;
     const channel = this.channel;
-    if (!channel) {
-      this.settle(correlationId, 'unavailable', new RpcUnavailableError('not connected to the broker'));
+    const writes = this.writes;
+    if (!channel || !writes) {
+      this.settle(message.correlationId, 'unavailable', new RpcUnavailableError('not connected to the broker'));
       return;
     }
+    if (writes.isHolding) this.metrics.clientPublishesHeld.inc({ route: message.route });
+    // A call that settled while it was held (its deadline passed, it was aborted) is never sent: nobody would wait
+    // for its reply, and its deadline passing unsent makes it `unavailable`, which any caller may retry.
+    void writes.write(() =>
+      this.pending.get(message.correlationId) === call ? this.publishNow(channel, call, message) : true,
+    );
+  }
+
+  /** Publishes the call's request; returns what publish returned (false: the channel's write buffer is full). */
+  private publishNow(channel: ConfirmChannel, call: PendingCall, message: OutgoingMessage): boolean {
+    const { route, correlationId } = message;
     call.sent = true;
     try {
-      channel.publish(
+      return channel.publish(
         '',
         queueNameOf(route, this.options),
         message.body,
@@ -341,6 +355,7 @@ export class RpcClient {
       );
     } catch (cause) {
       this.settle(correlationId, 'unavailable', new RpcUnavailableError(`could not publish to ${route}`, { cause }));
+      return true;
     }
   }
 
@@ -394,6 +409,7 @@ export class RpcClient {
     });
     // Direct reply-to requires consuming, with no-ack, before publishing on the same channel.
     await channel.consume(DIRECT_REPLY_QUEUE, (message) => this.onReply(message), { noAck: true });
+    this.writes = new WriteGate(channel);
     this.channel = channel;
   }
 

@@ -15,6 +15,8 @@ export interface RpcMetrics {
   clientShed: Counter<'route'>;
   /** Replies that matched no pending call: `late` (its call had settled) or `unknown` (not a correlation id of ours). */
   clientUnmatchedReplies: Counter<'reason'>;
+  /** Requests held before publishing because the channel's write buffer was full. */
+  clientPublishesHeld: Counter<'route'>;
   serverDuration: DurationRecorder;
   serverInFlightSources: Set<InFlightSource>;
   serverExpired: Counter<'route'>;
@@ -23,6 +25,8 @@ export interface RpcMetrics {
   serverDeadLettered: Counter<'route' | 'reason'>;
   /** Consumers the broker cancelled (queue deleted, node lost), each then consumed again. */
   serverConsumerCancellations: Counter<'route'>;
+  /** Replies held before publishing because the channel's write buffer was full. */
+  serverRepliesHeld: Counter<'route'>;
   /** Servers add themselves here so the dead-letter gauge can ask the broker about their routes' queues. */
   deadLetterSources: Set<DeadLetterSource>;
 }
@@ -125,6 +129,12 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
       labelNames: ['reason'],
       registers,
     }),
+    clientPublishesHeld: new Counter({
+      name: 'rpc_client_publishes_held_total',
+      help: "RPC requests held before publishing because the channel's write buffer was full (a slow or flow-controlled broker); each is sent on the channel's drain, or never if its deadline passes first.",
+      labelNames: ['route'],
+      registers,
+    }),
     serverDuration: new DurationRecorder(
       new Histogram({
         name: 'rpc_server_duration_seconds',
@@ -156,6 +166,12 @@ export function rpcMetrics(registry: Registry = defaultRegistry): RpcMetrics {
     serverConsumerCancellations: new Counter({
       name: 'rpc_server_consumer_cancellations_total',
       help: 'Route consumers the broker cancelled (the queue deleted, the node holding it lost); each is declared and consumed again.',
+      labelNames: ['route'],
+      registers,
+    }),
+    serverRepliesHeld: new Counter({
+      name: 'rpc_server_replies_held_total',
+      help: "RPC replies held before publishing because the channel's write buffer was full; each is sent, and its request acked, on the channel's drain.",
       labelNames: ['route'],
       registers,
     }),

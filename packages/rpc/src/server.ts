@@ -19,6 +19,7 @@ import { deadLetterQueueOf, queueNameOf, routeQueueDeclaration, type QueueSettin
 import { reconnectDelayMs } from './reconnect';
 import type { RouteDefinition, RouteParsedRequest, RouteReplyInput } from './route';
 import { context, endSpan, startServerSpan } from './tracing';
+import { WriteGate } from './write-gate';
 
 /** Each route gets a `<queue>.dead-letter` queue on the dead-letter exchange (see QueueSettings). */
 export interface RpcServerOptions extends ConnectionOptions, QueueSettings {
@@ -90,6 +91,8 @@ type DecodedRequest =
  */
 export class RpcServer {
   private readonly bindings = new Map<string, Binding>();
+  /** Each route channel's write backpressure, which its replies honour. */
+  private readonly writeGates = new WeakMap<Channel, WriteGate>();
   private readonly logger: RpcLogger;
   private readonly metrics: RpcMetrics;
   private connection: RecoveringChannelModel | null = null;
@@ -227,6 +230,7 @@ export class RpcServer {
         if (!this.draining) model.close().catch(() => undefined);
       });
       await channel.prefetch(binding.concurrency);
+      this.writeGates.set(channel, new WriteGate(channel));
       binding.channel = channel;
       await this.consumeRoute(binding, channel);
     }
@@ -349,16 +353,25 @@ export class RpcServer {
       deadlineSignal.clear();
     }
 
-    this.safely(() => {
-      channel.publish('', replyTo, reply, { correlationId, contentType: JSON_CONTENT_TYPE });
-      // A handler's error is an answer too, `unavailable` (its database is down) included: the caller hears it at
-      // once and may retry, with its idempotency key, which the handler dedupes. Requeueing the message instead
-      // would spin on a database that is down, use up the delivery limit (dead-lettering a good request) and leave
-      // the caller waiting for its deadline. Only a message that is not answered (the worker died, or the channel
-      // closed before the ack) is redelivered. An invalid message: the caller hears why, the message is kept on
-      // the dead-letter queue.
-      if (decoded.ok) channel.ack(message);
-      else this.deadLetter(channel, message, route, decoded.reason);
+    // While the channel's write buffer is full the reply and its ack wait for its drain, still in flight (so close()
+    // waits for them too) and holding the prefetch slot, so the broker delivers no more than can be answered. Should
+    // the channel close first, the unacked message is redelivered.
+    const writes = this.writeGates.get(channel)!; // set with the channel, before its consumers
+    if (writes.isHolding) this.metrics.serverRepliesHeld.inc({ route });
+    await writes.write(() => {
+      let room = true;
+      this.safely(() => {
+        room = channel.publish('', replyTo, reply, { correlationId, contentType: JSON_CONTENT_TYPE });
+        // A handler's error is an answer too, `unavailable` (its database is down) included: the caller hears it at
+        // once and may retry, with its idempotency key, which the handler dedupes. Requeueing the message instead
+        // would spin on a database that is down, use up the delivery limit (dead-lettering a good request) and leave
+        // the caller waiting for its deadline. Only a message that is not answered (the worker died, or the channel
+        // closed before the ack) is redelivered. An invalid message: the caller hears why, the message is kept on
+        // the dead-letter queue.
+        if (decoded.ok) channel.ack(message);
+        else this.deadLetter(channel, message, route, decoded.reason);
+      });
+      return room;
     });
     endSpan(span, failure);
     this.metrics.serverDuration.observe(route, outcome, (performance.now() - startedAt) / 1000);

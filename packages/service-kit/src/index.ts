@@ -52,6 +52,7 @@ export {
   exitOnStartupFailure,
   type ShutdownStep,
 } from './shutdown';
+export { withCancellableClient } from './statement-cancellation';
 export { claimCommand, runCommandOnce, withTransaction, type Queryable } from './transaction';
 export { runMigrationCommand, runWorker, type WorkerDefinition, type WorkerParts } from './worker';
 export { decodeCursor, encodeCursor, toPage } from './pagination';

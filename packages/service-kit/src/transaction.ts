@@ -1,16 +1,21 @@
 import type { Pool, PoolClient } from 'pg';
 import { RpcError } from '@warren/rpc';
+import { cancelStatementsOnAbort, withCancellableClient } from './statement-cancellation';
 
 /**
  * Runs `work` in one transaction on a connection of its own: committed when it resolves, rolled back when it throws
  * (the error is rethrown unchanged, for the repository to translate). A connection that cannot even roll back is
- * destroyed rather than returned to the pool.
+ * destroyed rather than returned to the pool. Should `signal` abort first, the running statement is cancelled and
+ * the transaction rolled back (see `cancelStatementsOnAbort`).
  */
 export async function withTransaction<Result>(
   pool: Pool,
   work: (client: PoolClient) => Promise<Result>,
+  signal?: AbortSignal,
 ): Promise<Result> {
+  signal?.throwIfAborted();
   const client = await pool.connect();
+  const cancellation = cancelStatementsOnAbort(client, signal);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -19,18 +24,12 @@ export async function withTransaction<Result>(
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-    throw error;
+    throw cancellation.failure(error);
   } finally {
-    client.release(broken);
+    client.release(cancellation.end() ?? broken);
   }
 }
 
-/**
- * Claims an idempotency key for the entity a command is about to create, inside the command's transaction: true when
- * the key is new (go on and write), false when a command with this key was already carried out (read what it made).
- * A concurrent duplicate blocks on the key's unique index until the first transaction ends, then finds it taken, so
- * two deliveries of one command never both write.
- */
 export async function claimCommand(client: PoolClient, idempotencyKey: string, entityId: string): Promise<boolean> {
   const claimed = await client.query(
     'INSERT INTO processed_commands (key, entity_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
@@ -47,32 +46,38 @@ export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
  * reply stored in the same transaction as its write, so a redelivery or a client's retry gets the first reply back
  * unchanged instead of running the command again (a second cancel would be a conflict; a second PATCH could undo a
  * later one). A failed command rolls back with its claim: the retry runs it afresh. Without a key the command runs
- * on the pool as it is. A key already spent on another command or entity is a `conflict`.
+ * on a pooled connection as it is. A key already spent on another command or entity is a `conflict`. Should
+ * `signal` abort first, the running statement is cancelled.
  */
 export async function runCommandOnce<Result>(
   pool: Pool,
   idempotencyKey: string | undefined,
   entityId: string,
   command: (queryable: Queryable) => Promise<Result>,
+  signal?: AbortSignal,
 ): Promise<Result> {
-  if (idempotencyKey === undefined) return command(pool);
-  return withTransaction(pool, async (client) => {
-    if (await claimCommand(client, idempotencyKey, entityId)) {
-      const result = await command(client);
-      await client.query('UPDATE processed_commands SET outcome = $2 WHERE key = $1', [
-        idempotencyKey,
-        JSON.stringify(result),
-      ]);
-      return result;
-    }
-    const earlier = await client.query<{ entity_id: string; outcome: Result | null }>(
-      'SELECT entity_id, outcome FROM processed_commands WHERE key = $1',
-      [idempotencyKey],
-    );
-    const row = earlier.rows[0];
-    if (row?.outcome == null || row.entity_id !== entityId) {
-      throw new RpcError('conflict', 'the Idempotency-Key was already used for another request');
-    }
-    return row.outcome;
-  });
+  if (idempotencyKey === undefined) return withCancellableClient(pool, signal, command);
+  return withTransaction(
+    pool,
+    async (client) => {
+      if (await claimCommand(client, idempotencyKey, entityId)) {
+        const result = await command(client);
+        await client.query('UPDATE processed_commands SET outcome = $2 WHERE key = $1', [
+          idempotencyKey,
+          JSON.stringify(result),
+        ]);
+        return result;
+      }
+      const earlier = await client.query<{ entity_id: string; outcome: Result | null }>(
+        'SELECT entity_id, outcome FROM processed_commands WHERE key = $1',
+        [idempotencyKey],
+      );
+      const row = earlier.rows[0];
+      if (row?.outcome == null || row.entity_id !== entityId) {
+        throw new RpcError('conflict', 'the Idempotency-Key was already used for another request');
+      }
+      return row.outcome;
+    },
+    signal,
+  );
 }

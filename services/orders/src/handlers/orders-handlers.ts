@@ -19,7 +19,7 @@ export interface OrdersHandlersDependencies {
 /**
  * Registers the orders.* routes on `server`. An order belongs to its user's token subject; every read and change is
  * confined to the caller's own orders unless it is an admin, and an order is placed only for a user the caller may
- * see (the users service decides).
+ * see (the users service decides). Statements are cancelled at the request's deadline (`context.signal`).
  */
 export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDependencies): void {
   const { repository, users, logger, concurrency } = deps;
@@ -33,7 +33,11 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
       const { idempotencyKey } = context;
       // A retry of a create that already succeeded gets the same order back, without asking users again.
       if (idempotencyKey !== undefined) {
-        const original = await repository.findByIdempotencyKey(idempotencyKey, confinedSubjectOf(context.caller));
+        const original = await repository.findByIdempotencyKey(
+          idempotencyKey,
+          confinedSubjectOf(context.caller),
+          context.signal,
+        );
         if (original) return original;
       }
       const ownerSubject = await users.subjectOfUser(request.userId, context);
@@ -47,6 +51,7 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
           ownerSubject,
         },
         idempotencyKey,
+        context.signal,
       );
       // requestId, trace_id and span_id come from the handler's context (see createLogger).
       logger.info({ orderId: order.id, userId: order.userId, totalCents }, 'order created');
@@ -55,19 +60,28 @@ export function registerOrdersHandlers(server: RpcServer, deps: OrdersHandlersDe
     options,
   );
 
-  server.handle(ordersGet, ({ id }, context) => repository.get(id, confinedSubjectOf(context.caller)), options);
+  server.handle(
+    ordersGet,
+    ({ id }, context) => repository.get(id, confinedSubjectOf(context.caller), context.signal),
+    options,
+  );
 
   server.handle(
     ordersListByUser,
     ({ userId, limit, cursor }, context) =>
-      repository.listByUser(userId, { limit, cursor }, confinedSubjectOf(context.caller)),
+      repository.listByUser(userId, { limit, cursor }, confinedSubjectOf(context.caller), context.signal),
     options,
   );
 
   server.handle(
     ordersCancel,
     async ({ id }, context) => {
-      const order = await repository.cancel(id, context.idempotencyKey, confinedSubjectOf(context.caller));
+      const order = await repository.cancel(
+        id,
+        context.idempotencyKey,
+        confinedSubjectOf(context.caller),
+        context.signal,
+      );
       logger.info({ orderId: id }, 'order cancelled');
       return order;
     },

@@ -202,6 +202,37 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
     await expect(caller.call(routes.get, { id: randomUuid() })).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it("cancels a statement still waiting at the request's deadline: a cancel blocked on a row lock stops, and is never applied", async () => {
+    const order = await caller.call(routes.create, { userId: users.addUser(), items, currency: 'EUR' });
+    const holder = await pool.connect();
+    try {
+      // Another transaction holds the order's row, so the worker's UPDATE waits on its lock (this pool has no
+      // statement_timeout: without the cancel it would wait until the lock is released, then cancel the order).
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM orders WHERE id = $1 FOR UPDATE', [order.id]);
+      const waitingOnLocks = async () =>
+        Number(
+          (
+            await holder.query(
+              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE orders SET status%'",
+            )
+          ).rows[0].count,
+        );
+
+      await expect(caller.call(routes.cancel, { id: order.id }, { timeoutMs: 600 })).rejects.toMatchObject({
+        code: 'deadline_exceeded',
+      });
+      const startedAt = Date.now();
+      while ((await waitingOnLocks()) > 0 && Date.now() - startedAt < 3000) await sleep(50);
+      expect(await waitingOnLocks()).toBe(0);
+
+      await holder.query('ROLLBACK');
+      await expect(caller.call(routes.get, { id: order.id })).resolves.toMatchObject({ status: 'confirmed' });
+    } finally {
+      holder.release();
+    }
+  });
+
   it('creates once per x-idempotency-key: a retry returns the same order without asking users again', async () => {
     const userId = users.addUser();
     const headers = { [IDEMPOTENCY_KEY_HEADER]: `test-${randomUuid()}` };

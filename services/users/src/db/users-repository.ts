@@ -6,6 +6,7 @@ import {
   decodeCursor,
   runCommandOnce,
   toPage,
+  withCancellableClient,
   withTransaction,
 } from '@warren/service-kit';
 import type { Pool } from 'pg';
@@ -75,7 +76,8 @@ function translate(error: unknown): unknown {
 /**
  * Every read and write of the users database. Failures are RpcErrors with stable codes. `confinedTo` (a token
  * subject; undefined: any user) limits a read or change to the user bound to that subject: any other user is
- * not found, so a caller learns nothing of users that are not its own.
+ * not found, so a caller learns nothing of users that are not its own. `signal` (a handler's `context.signal`)
+ * cancels the statement running when it aborts: the request's deadline passed.
  */
 export class UsersRepository {
   constructor(private readonly pool: Pool) {}
@@ -85,22 +87,26 @@ export class UsersRepository {
    * key is claimed in the same transaction, and a repeat returns the user the first call created (and never trips
    * over the email the first one inserted).
    */
-  async create(user: NewUser, idempotencyKey?: string): Promise<User> {
+  async create(user: NewUser, idempotencyKey?: string, signal?: AbortSignal): Promise<User> {
     const id = uuidv7();
     const subject = user.subject ?? null;
     const values = [id, user.name, user.email, subject];
-    if (idempotencyKey === undefined) return toUser((await this.query(INSERT_USER, values))[0]!);
+    if (idempotencyKey === undefined) return toUser((await this.query(INSERT_USER, values, signal))[0]!);
     try {
-      const row = await withTransaction(this.pool, async (client) => {
-        if (!(await claimCommand(client, idempotencyKey, id))) {
-          const earlier = (await client.query<UserRow>(SELECT_USER_BY_COMMAND, [idempotencyKey])).rows[0];
-          if (!earlier) throw new RpcError('internal', 'idempotency key refers to a missing user');
-          // Keys are the client's; one that another subject used first replays nothing of that subject's.
-          if (earlier.subject !== subject) throw new RpcError('conflict', 'the idempotency key is already used');
-          return earlier;
-        }
-        return (await client.query<UserRow>(INSERT_USER, values)).rows[0]!;
-      });
+      const row = await withTransaction(
+        this.pool,
+        async (client) => {
+          if (!(await claimCommand(client, idempotencyKey, id))) {
+            const earlier = (await client.query<UserRow>(SELECT_USER_BY_COMMAND, [idempotencyKey])).rows[0];
+            if (!earlier) throw new RpcError('internal', 'idempotency key refers to a missing user');
+            // Keys are the client's; one that another subject used first replays nothing of that subject's.
+            if (earlier.subject !== subject) throw new RpcError('conflict', 'the idempotency key is already used');
+            return earlier;
+          }
+          return (await client.query<UserRow>(INSERT_USER, values)).rows[0]!;
+        },
+        signal,
+      );
       return toUser(row);
     } catch (error) {
       throw translate(error);
@@ -108,24 +114,24 @@ export class UsersRepository {
   }
 
   /** The user, or UserNotFoundError. */
-  async get(id: string, confinedTo?: string): Promise<User> {
-    const [row] = await this.query(SELECT_USER, [id]);
+  async get(id: string, confinedTo?: string, signal?: AbortSignal): Promise<User> {
+    const [row] = await this.query(SELECT_USER, [id], signal);
     if (!row || (confinedTo !== undefined && row.subject !== confinedTo)) throw new UserNotFoundError(id);
     return toUser(row);
   }
 
   /** A page of users in id order (creation order: ids are UUIDv7). */
-  async list({ limit, cursor }: ListUsersQuery, confinedTo?: string): Promise<UsersPage> {
+  async list({ limit, cursor }: ListUsersQuery, confinedTo?: string, signal?: AbortSignal): Promise<UsersPage> {
     // One row more than the page says whether another page follows.
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const rows =
       confinedTo === undefined
         ? after === undefined
-          ? await this.query(LIST_USERS, [limit + 1])
-          : await this.query(LIST_USERS_AFTER, [after, limit + 1])
+          ? await this.query(LIST_USERS, [limit + 1], signal)
+          : await this.query(LIST_USERS_AFTER, [after, limit + 1], signal)
         : after === undefined
-          ? await this.query(LIST_USERS_OF_SUBJECT, [confinedTo, limit + 1])
-          : await this.query(LIST_USERS_OF_SUBJECT_AFTER, [confinedTo, after, limit + 1]);
+          ? await this.query(LIST_USERS_OF_SUBJECT, [confinedTo, limit + 1], signal)
+          : await this.query(LIST_USERS_OF_SUBJECT_AFTER, [confinedTo, after, limit + 1], signal);
     const page = toPage(rows, limit);
     return { items: page.items.map(toUser), nextCursor: page.nextCursor };
   }
@@ -134,15 +140,27 @@ export class UsersRepository {
    * Changes the given fields and `updatedAt`; UserNotFoundError or EmailTakenError. With an idempotency key a repeat
    * returns the user as the first call left it, and changes nothing again.
    */
-  async update(id: string, changes: UserChanges, idempotencyKey?: string, confinedTo?: string): Promise<User> {
+  async update(
+    id: string,
+    changes: UserChanges,
+    idempotencyKey?: string,
+    confinedTo?: string,
+    signal?: AbortSignal,
+  ): Promise<User> {
     let user: User;
     try {
-      user = await runCommandOnce(this.pool, idempotencyKey, id, async (queryable) => {
-        const values = [id, changes.name ?? null, changes.email ?? null, confinedTo ?? null];
-        const [row] = (await queryable.query<UserRow>(UPDATE_USER, values)).rows;
-        if (!row) throw new UserNotFoundError(id);
-        return toUser(row);
-      });
+      user = await runCommandOnce(
+        this.pool,
+        idempotencyKey,
+        id,
+        async (queryable) => {
+          const values = [id, changes.name ?? null, changes.email ?? null, confinedTo ?? null];
+          const [row] = (await queryable.query<UserRow>(UPDATE_USER, values)).rows;
+          if (!row) throw new UserNotFoundError(id);
+          return toUser(row);
+        },
+        signal,
+      );
     } catch (error) {
       throw translate(error);
     }
@@ -151,9 +169,9 @@ export class UsersRepository {
     return user;
   }
 
-  private async query(text: string, values: unknown[]): Promise<UserRow[]> {
+  private async query(text: string, values: unknown[], signal: AbortSignal | undefined): Promise<UserRow[]> {
     try {
-      return (await this.pool.query<UserRow>(text, values)).rows;
+      return (await withCancellableClient(this.pool, signal, (client) => client.query<UserRow>(text, values))).rows;
     } catch (error) {
       throw translate(error);
     }

@@ -22,7 +22,8 @@ function subjectOfNewUser(requested: string | undefined, confinedTo: string | un
 
 /**
  * Serves the users.* routes. Requests arrive already validated against the contracts' schemas; failures are the
- * repository's typed RpcErrors. Every read and change is confined to the caller's own user unless it is an admin.
+ * repository's typed RpcErrors. Every read and change is confined to the caller's own user unless it is an admin, and
+ * its statements are cancelled at the request's deadline (`context.signal`).
  */
 export function registerUsersHandlers(server: RpcServer, { repository, concurrency }: UsersHandlersDependencies): void {
   const options = { concurrency };
@@ -31,20 +32,31 @@ export function registerUsersHandlers(server: RpcServer, { repository, concurren
       usersCreate,
       ({ name, email, subject }, context) => {
         const bound = subjectOfNewUser(subject, confinedSubjectOf(context.caller));
-        return repository.create({ name, email, subject: bound }, context.idempotencyKey);
+        return repository.create({ name, email, subject: bound }, context.idempotencyKey, context.signal);
       },
       options,
     )
-    .handle(usersGet, ({ id }, context) => repository.get(id, confinedSubjectOf(context.caller)), options)
+    .handle(
+      usersGet,
+      ({ id }, context) => repository.get(id, confinedSubjectOf(context.caller), context.signal),
+      options,
+    )
     .handle(
       usersList,
-      ({ limit, cursor }, context) => repository.list({ limit, cursor }, confinedSubjectOf(context.caller)),
+      ({ limit, cursor }, context) =>
+        repository.list({ limit, cursor }, confinedSubjectOf(context.caller), context.signal),
       options,
     )
     .handle(
       usersUpdate,
       ({ id, name, email }, context) =>
-        repository.update(id, { name, email }, context.idempotencyKey, confinedSubjectOf(context.caller)),
+        repository.update(
+          id,
+          { name, email },
+          context.idempotencyKey,
+          confinedSubjectOf(context.caller),
+          context.signal,
+        ),
       options,
     );
 }
