@@ -44,6 +44,14 @@ describe('shared contracts', () => {
     }
   });
 
+  it('refuse a subject that PostgreSQL text cannot store as sent, as in a name', () => {
+    const user = { name: 'Ada', email: 'ada@example.com' };
+    expect(usersCreate.request.parse({ ...user, subject: 'auth0|Zoë 🚀' }).subject).toBe('auth0|Zoë 🚀');
+    for (const subject of ['a\u0000b', 'a\ud800b']) {
+      expect(usersCreate.request.safeParse({ ...user, subject }).success).toBe(false);
+    }
+  });
+
   it('need at least one field in an update', () => {
     expect(updateUserBodySchema.safeParse({}).success).toBe(false);
     expect(updateUserBodySchema.safeParse({ name: 'Grace' }).success).toBe(true);

@@ -10,17 +10,19 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * U+0000 (PostgreSQL's text cannot store NUL) and lone surrogates (not text; they would come back as U+FFFD) are
  * refused here — 400 at the gateway, invalid_argument at a worker — rather than failing or changing at the database.
  */
-const nameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  // eslint-disable-next-line no-control-regex -- NUL is exactly what is refused
-  .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
-  .refine((name) => !LONE_SURROGATE.test(name), 'must be well-formed Unicode (a lone surrogate is not)');
+function storable(text: z.ZodString) {
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- NUL is exactly what is refused
+      .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
+      .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (a lone surrogate is not)')
+  );
+}
+
+const nameSchema = storable(z.string().trim().min(1).max(200));
 const emailSchema = z.email().max(320);
 /** An access token's `sub`, as the identity provider issued it. */
-const subjectSchema = z.string().min(1).max(MAX_CALLER_SUBJECT_LENGTH);
+const subjectSchema = storable(z.string().min(1).max(MAX_CALLER_SUBJECT_LENGTH));
 
 export const userSchema = z
   .object({

@@ -19,6 +19,7 @@ describe('caller headers', () => {
       { [CALLER_SUBJECT_HEADER]: '' },
       { [CALLER_SUBJECT_HEADER]: 42 },
       { [CALLER_SUBJECT_HEADER]: 'x'.repeat(256) },
+      { [CALLER_SUBJECT_HEADER]: 'car\u0000ol' },
       { [CALLER_SCOPES_HEADER]: 'admin' },
       { [CALLER_SUBJECT_HEADER]: 'carol', [CALLER_SCOPES_HEADER]: ['admin'] },
     ]) {

@@ -37,6 +37,8 @@ export function callerOf(headers: Readonly<Record<string, unknown>>): Caller | u
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_CALLER_SUBJECT_LENGTH) {
     throw new InvalidCallerError(CALLER_SUBJECT_HEADER, `must have 1 to ${MAX_CALLER_SUBJECT_LENGTH} characters`);
   }
+  // Workers store the subject (PostgreSQL text), which cannot hold NUL.
+  if (subject.includes('\u0000')) throw new InvalidCallerError(CALLER_SUBJECT_HEADER, 'must not contain NUL');
   if (scopes !== undefined && scopes !== null && typeof scopes !== 'string') {
     throw new InvalidCallerError(CALLER_SCOPES_HEADER, 'must be a space-separated string');
   }
