@@ -5,6 +5,7 @@
 # tests, project `faults-on-rabbitmq4`, start containers of the same image):
 #   scripts/rabbitmq4.sh up       start it (the image must exist: scripts/images.sh backing) and wait until it answers
 #   scripts/rabbitmq4.sh down     remove it
+#   scripts/rabbitmq4.sh status   exit 0 when it is up and answers
 #   scripts/rabbitmq4.sh env      the variables the jest project reads (WARREN_RABBITMQ4_*), for `eval`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,7 @@ env_lines() {
 case ${1:-} in
   up) up ;;
   down) down ;;
+  status) docker container inspect "$NAME" >/dev/null 2>&1 && answers ;;
   env) env_lines ;;
-  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
 esac

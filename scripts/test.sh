@@ -64,7 +64,7 @@ fi
 # tests run on both (jest projects rpc-on-rabbitmq4 and faults-on-rabbitmq4, present only with WARREN_RABBITMQ4_*
 # set). On two cores jest runs one test file at a time, so the fault runs never overlap.
 if [[ $engine == up ]] && { wants rpc-on-rabbitmq4 "$@" || wants faults-on-rabbitmq4 "$@"; }; then
-  teardown=("scripts/rabbitmq4.sh down" "${teardown[@]}")
+  scripts/rabbitmq4.sh status || teardown=("scripts/rabbitmq4.sh down" "${teardown[@]}")
   scripts/rabbitmq4.sh up
   eval "$(scripts/rabbitmq4.sh env)"
 fi

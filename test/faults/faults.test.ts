@@ -18,7 +18,13 @@ import {
   type ScenarioFigures,
 } from './support/fault-suite';
 import { LoadDriver, succeeded, summarize, type RequestRecord } from './support/load-driver';
-import { freePort, startPrivateServices, type PrivateServices } from './support/private-services';
+import {
+  freePort,
+  MEMORY_ALARM_WATERMARK,
+  NORMAL_WATERMARK,
+  startPrivateServices,
+  type PrivateServices,
+} from './support/private-services';
 
 /**
  * "Proved under faults": while a client keeps creating users and orders (each with its own Idempotency-Key, retried
@@ -167,6 +173,30 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
       expect(pids(suite)).toEqual(before);
     }));
 
+  it('1b. RabbitMQ raises a memory alarm mid-stream: blocked publishers answer 503 at once, not 504s; no duplicate', () =>
+    withSuite(async (suite) => {
+      const before = pids(suite);
+      const run = await runScenario('1b RabbitMQ memory alarm', [suite.gatewayUrl], async (driver) => {
+        await waitForWorkInFlight(suite.gatewayUrl, 'rpc_client_in_flight', 'users.create');
+        const downAt = driver.now();
+        await services.rabbitmq.setMemoryHighWatermark(MEMORY_ALARM_WATERMARK);
+        await sleep(3000);
+        await services.rabbitmq.setMemoryHighWatermark(NORMAL_WATERMARK);
+        const backAt = driver.now();
+        return { downAt, backAt, recoveryMs: await waitUntilAllReady(opsUrls(suite), 30_000) };
+      });
+      expectExactlyOnce(run.figures);
+      expectPromptRefusals(run);
+      expectHealthyAfter(run);
+      // Once the broker has blocked its connection, the gateway refuses at once (503, retried by the client); only
+      // the calls published as the alarm struck wait for their deadline (504). Without that, every call during the
+      // alarm would be a 504 after the full RPC deadline.
+      const { status503, status504 } = run.figures.load;
+      console.log(`memory alarm: ${status503} x 503 at once, ${status504} x 504 at the deadline`);
+      expect(status503).toBeGreaterThan(2 * status504);
+      expect(pids(suite)).toEqual(before);
+    }));
+
   describe('2. a users worker is killed with SIGKILL mid-stream', () => {
     let suite: Suite;
     let replica: RunningService | undefined;
@@ -180,11 +210,21 @@ describe('exactly-once writes under faults (private RabbitMQ, PostgreSQL and Red
     it('(a) with a second replica running: its in-flight messages are redelivered to the replica and answered', async () => {
       replica = await suite.startReplica('users', await freePort());
       const redeliveredBefore = await redeliveries('users.create');
+      // While the test holds a lock that INSERTs wait for, work the worker has in flight stays in flight: the kill
+      // cannot miss it (a scrape of /metrics takes long enough, on a busy machine, for a 100 ms insert to finish).
+      const locker = new Client({ connectionString: services.postgres.urlFor('warren_users') });
+      await locker.connect();
       const run = await runScenario('2a kill -9 users, replica up', [suite.gatewayUrl], async () => {
-        await waitForWorkInFlight(suite.opsUrl('users'), 'rpc_server_in_flight', 'users.create');
-        expect(await suite.kill('users', 'SIGKILL')).toBe('SIGKILL');
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
+        try {
+          await waitForWorkInFlight(suite.opsUrl('users'), 'rpc_server_in_flight', 'users.create');
+          expect(await suite.kill('users', 'SIGKILL')).toBe('SIGKILL');
+        } finally {
+          await locker.query('COMMIT');
+        }
         await sleep(3000);
-      });
+      }).finally(() => locker.end());
       // The broker's queue statistics are sampled (every second on the private node), so they are polled.
       let redelivered = 0;
       for (const until = Date.now() + 15_000; Date.now() < until; await sleep(250)) {

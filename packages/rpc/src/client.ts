@@ -128,6 +128,8 @@ export class RpcClient {
   private writes: WriteGate | null = null;
   private connection: RecoveringChannelModel | null = null;
   private closed = false;
+  /** Why the broker blocks this connection's publishes (a resource alarm), or null while it does not. */
+  private publishingBlockedBy: string | null = null;
 
   constructor(private readonly options: RpcClientOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -228,6 +230,11 @@ export class RpcClient {
 
   private send(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
     if (!this.channel) return Promise.reject(new RpcUnavailableError('not connected to the broker'));
+    // A blocked connection's publishes wait in the broker's socket until the alarm clears: a call would sit there
+    // until its deadline (a 504 after the full wait). Refused at once instead, it is a 503 its caller may retry.
+    if (this.publishingBlockedBy !== null) {
+      return Promise.reject(new RpcUnavailableError(`the broker blocks publishing: ${this.publishingBlockedBy}`));
+    }
     const { parent } = options;
     const signals = [options.signal, parent?.signal].filter((each): each is AbortSignal => each !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
@@ -288,7 +295,7 @@ export class RpcClient {
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       this.pending.set(correlationId, call);
-      const message: OutgoingMessage = { route, correlationId, body, headers, timeoutMs };
+      const message: OutgoingMessage = { route, correlationId, body, headers, deadline };
       if (this.options.failFastWithoutConsumer) void this.publishWhenServed(call, message, deadline);
       else this.publish(call, message);
     });
@@ -337,8 +344,8 @@ export class RpcClient {
           correlationId,
           replyTo: DIRECT_REPLY_QUEUE,
           contentType: JSON_CONTENT_TYPE,
-          // The broker drops the message once nobody waits for its reply any more.
-          expiration: String(message.timeoutMs),
+          // The broker drops the message once nobody waits for its reply any more (time held before this counts).
+          expiration: String(Math.max(1, message.deadline - Date.now())),
           persistent: true,
           mandatory: true,
           headers: message.headers,
@@ -397,6 +404,11 @@ export class RpcClient {
   }
 
   private async setUpChannel(model: ChannelModel): Promise<void> {
+    // On the model itself, from the start: the recovering connection passes these on only once setup is done, and a
+    // broker in alarm may say so while it runs.
+    this.publishingBlockedBy = null;
+    model.on('blocked', (reason: string) => (this.publishingBlockedBy = reason));
+    model.on('unblocked', () => (this.publishingBlockedBy = null));
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'rpc client channel error'));
     channel.on('return', (message: Message) => this.onReturn(message));
@@ -415,6 +427,7 @@ export class RpcClient {
 
   private onConnectionLost(error: Error): void {
     this.channel = null;
+    this.publishingBlockedBy = null;
     this.failAll(new RpcUnavailableError('lost the broker connection', { cause: error }));
   }
 
@@ -431,7 +444,8 @@ interface OutgoingMessage {
   correlationId: string;
   body: Buffer;
   headers: Record<string, unknown>;
-  timeoutMs: number;
+  /** Epoch ms after which nobody waits for the reply. */
+  deadline: number;
 }
 
 function earliest(first: number | undefined, second: number | undefined): number | undefined {

@@ -115,5 +115,6 @@ export async function openRecoveringConnection(
     logger.error({ connection: name, err: error.message, event }, 'amqp event handler threw'),
   );
   connection.on('blocked', (reason: string) => logger.warn({ connection: name, reason }, 'amqp connection blocked'));
+  connection.on('unblocked', () => logger.info({ connection: name }, 'amqp connection unblocked'));
   return connection;
 }

@@ -43,6 +43,20 @@ describe('WriteGate', () => {
     await expect(Promise.all([first, ...held, late])).resolves.toEqual([true, true, true, true, true]);
   });
 
+  it('goes on with the writes held after one that throws', async () => {
+    const { channel, publish, drain } = fakeChannel(1);
+    const gate = new WriteGate(channel);
+    await gate.write(publish('a'));
+    const broken = gate.write(() => {
+      throw new Error('channel closed');
+    });
+    const next = gate.write(publish('c'));
+    drain(10);
+    await expect(Promise.all([broken, next])).resolves.toEqual([false, true]);
+    expect(channel.written).toEqual(['a', 'c']);
+    expect(gate.isHolding).toBe(false);
+  });
+
   it('drops what it holds when the channel closes, and writes nothing after', async () => {
     const { channel, publish } = fakeChannel(1);
     const gate = new WriteGate(channel);

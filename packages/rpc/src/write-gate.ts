@@ -9,7 +9,9 @@ export interface WritableChannel {
  * message is buffered all the same, and the channel emits 'drain' once there is room again. Publishing on regardless
  * grows the process's memory without bound and sends stale messages when the link comes back. A WriteGate runs each
  * write at once while the channel has room, otherwise holds it until a 'drain', in the order written; writes still
- * held when the channel closes are dropped (`write` resolves false), since nothing can be sent on it any more.
+ * held when the channel closes are dropped (`write` resolves false), since nothing can be sent on it any more. What is
+ * held stays held until one of the two: a link that stays silent ends with its heartbeat, a broker that blocks
+ * publishing says so (connection.blocked), and RpcClient then refuses new calls.
  */
 export class WriteGate {
   private full = false;
@@ -43,8 +45,13 @@ export class WriteGate {
     this.full = false;
     while (!this.full && this.held.length > 0) {
       const { write, done } = this.held.shift()!;
-      this.full = !write();
-      done(true);
+      // A write that breaks its promise not to throw must not take the gate (and the 'drain' handler) down with it.
+      try {
+        this.full = !write();
+        done(true);
+      } catch {
+        done(false);
+      }
     }
   }
 

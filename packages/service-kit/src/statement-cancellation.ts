@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Connection, type Pool, type PoolClient } from 'pg';
 
 /**
@@ -9,8 +10,7 @@ export async function withCancellableClient<Result>(
   signal: AbortSignal | undefined,
   work: (client: PoolClient) => Promise<Result>,
 ): Promise<Result> {
-  signal?.throwIfAborted();
-  const client = await pool.connect();
+  const client = await connectUnlessAborted(pool, signal);
   const cancellation = cancelStatementsOnAbort(client, signal);
   try {
     return await work(client);
@@ -22,10 +22,24 @@ export async function withCancellableClient<Result>(
 }
 
 /**
+ * A pooled connection, unless `signal` aborted before one was free (the wait is up to the pool's connection timeout):
+ * then it goes back unused and the signal's reason is thrown, as it is when the signal aborted before the call.
+ */
+export async function connectUnlessAborted(pool: Pool, signal: AbortSignal | undefined): Promise<PoolClient> {
+  signal?.throwIfAborted();
+  const client = await pool.connect();
+  if (signal?.aborted) {
+    client.release();
+    throw signal.reason;
+  }
+  return client;
+}
+
+/**
  * Until `end()`, should `signal` abort (a handler's `context.signal`: the request's deadline passed and nobody waits
  * for the answer), PostgreSQL is asked to cancel the statement running on `client`, so a query stuck behind a lock
  * or a slow plan stops now rather than at `statement_timeout`. `failure(error)` is what the work then fails with:
- * the signal's reason once a cancel was sent, the error otherwise.
+ * the signal's reason once the signal aborted (and the cancel was sent), the error otherwise.
  *
  * The cancel is PostgreSQL's CancelRequest (what psql sends on Ctrl-C) on a socket of its own: it needs no pooled
  * connection, so it works while the pool is exhausted. `end()` returns an error to release the connection with
@@ -60,18 +74,27 @@ interface BackendKey {
 
 /** pg's Connection, whose `cancel` is what pg's own Client#cancel sends (which also needs a deprecated field). */
 interface CancelConnection {
+  readonly stream: Socket;
   connect(portOrPath: number | string, host?: string): void;
   cancel(processID: number, secretKey: number): void;
   on(event: 'connect' | 'error', listener: () => void): void;
 }
 
-/** Best effort: should it not arrive, the statement still ends by `statement_timeout`. */
+/** Longest life of the socket a cancel is sent on: PostgreSQL closes it at once; an unreachable host does not. */
+const CANCEL_SOCKET_TIMEOUT_MS = 5000;
+
+/** Best effort, never throwing: should it not arrive, the statement still ends by `statement_timeout`. */
 function sendCancelRequest(client: PoolClient): void {
-  const { host, port, processID, secretKey } = client as unknown as BackendKey;
-  const connection = new Connection() as unknown as CancelConnection;
-  connection.on('error', () => undefined);
-  // The server answers a CancelRequest by closing the socket; nothing else is read or written on it.
-  connection.on('connect', () => connection.cancel(processID, secretKey));
-  if (host.startsWith('/')) connection.connect(`${host}/.s.PGSQL.${port}`);
-  else connection.connect(port, host);
+  try {
+    const { host, port, processID, secretKey } = client as unknown as BackendKey;
+    const connection = new Connection() as unknown as CancelConnection;
+    connection.on('error', () => undefined);
+    // The server answers a CancelRequest by closing the socket; nothing else is read or written on it.
+    connection.on('connect', () => connection.cancel(processID, secretKey));
+    connection.stream.setTimeout(CANCEL_SOCKET_TIMEOUT_MS, () => connection.stream.destroy());
+    if (host.startsWith('/')) connection.connect(`${host}/.s.PGSQL.${port}`);
+    else connection.connect(port, host);
+  } catch {
+    // A connection configured in a way this cannot follow (a custom stream): the statement timeout still applies.
+  }
 }

@@ -1,20 +1,19 @@
 import type { Pool, PoolClient } from 'pg';
 import { RpcError } from '@warren/rpc';
-import { cancelStatementsOnAbort, withCancellableClient } from './statement-cancellation';
+import { cancelStatementsOnAbort, connectUnlessAborted, withCancellableClient } from './statement-cancellation';
 
 /**
  * Runs `work` in one transaction on a connection of its own: committed when it resolves, rolled back when it throws
  * (the error is rethrown unchanged, for the repository to translate). A connection that cannot even roll back is
- * destroyed rather than returned to the pool. Should `signal` abort first, the running statement is cancelled and
- * the transaction rolled back (see `cancelStatementsOnAbort`).
+ * destroyed rather than returned to the pool. Should `signal` abort first, the running statement is cancelled, the
+ * transaction rolled back, and the signal's reason thrown instead (see `cancelStatementsOnAbort`).
  */
 export async function withTransaction<Result>(
   pool: Pool,
   work: (client: PoolClient) => Promise<Result>,
   signal?: AbortSignal,
 ): Promise<Result> {
-  signal?.throwIfAborted();
-  const client = await pool.connect();
+  const client = await connectUnlessAborted(pool, signal);
   const cancellation = cancelStatementsOnAbort(client, signal);
   let broken: Error | undefined;
   try {
@@ -30,6 +29,12 @@ export async function withTransaction<Result>(
   }
 }
 
+/**
+ * Claims an idempotency key for the entity a command is about to create, inside the command's transaction: true when
+ * the key is new (go on and write), false when a command with this key was already carried out (read what it made).
+ * A concurrent duplicate blocks on the key's unique index until the first transaction ends, then finds it taken, so
+ * two deliveries of one command never both write.
+ */
 export async function claimCommand(client: PoolClient, idempotencyKey: string, entityId: string): Promise<boolean> {
   const claimed = await client.query(
     'INSERT INTO processed_commands (key, entity_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
@@ -38,7 +43,7 @@ export async function claimCommand(client: PoolClient, idempotencyKey: string, e
   return claimed.rowCount === 1;
 }
 
-/** A query runner: the pool when a command runs alone, the transaction's client when it runs once per key. */
+/** A query runner: a pooled connection when a command runs alone, the transaction's when it runs once per key. */
 export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
 
 /**

@@ -211,7 +211,20 @@ export class PrivateRabbitMQ {
   queueStats(queue: string): Promise<QueueStats | null> {
     return queueStatsOf(this.managementUrl, queue);
   }
+
+  /** Sets the memory high watermark (`rabbitmqctl set_vm_memory_high_watermark`): see `MEMORY_ALARM_WATERMARK`. */
+  async setMemoryHighWatermark(fraction: number): Promise<void> {
+    await this.ctl(['set_vm_memory_high_watermark', String(fraction)]);
+  }
 }
+
+/**
+ * A memory high watermark every node is above, which raises the memory alarm at once: RabbitMQ then blocks each
+ * connection that publishes (connection.blocked), as it does when it runs out of memory. `NORMAL_WATERMARK` clears
+ * it (3.10's default; 4.x's is 0.6: either is far above what a test node uses).
+ */
+export const MEMORY_ALARM_WATERMARK = 0.0001;
+export const NORMAL_WATERMARK = 0.4;
 
 /**
  * The RabbitMQ the chart ships (4.x: docker-compose.yml's image, here the stand-in scripts/images.sh builds) in a
@@ -292,6 +305,10 @@ export class ContainerRabbitMQ {
 
   queueStats(queue: string): Promise<QueueStats | null> {
     return queueStatsOf(this.managementUrl, queue);
+  }
+
+  async setMemoryHighWatermark(fraction: number): Promise<void> {
+    await this.docker(['exec', this.nodeName, 'rabbitmqctl', 'set_vm_memory_high_watermark', String(fraction)]);
   }
 }
 
