@@ -477,19 +477,7 @@ if (problem !== undefined && !required) {
         await kubectl(['-n', NAMESPACE, 'rollout', 'status', 'deployment', `${RELEASE}-users`, '--timeout=180s'], {
           timeoutMs: 200_000,
         });
-        await kubectl(
-          [
-            '-n',
-            NAMESPACE,
-            'wait',
-            '--for=condition=Ready',
-            'pod',
-            '-l',
-            'app.kubernetes.io/component in (gateway,users,orders,rabbitmq)',
-            '--timeout=180s',
-          ],
-          { timeoutMs: 200_000 },
-        );
+        await release.waitUntilReady(['gateway', 'users', 'orders', 'rabbitmq']);
       });
       expectExactlyOnce(figures);
       // The loss was felt (the broker was gone for a while) and answered, not hung.
@@ -702,19 +690,7 @@ if (problem !== undefined && !required) {
         // it on two CPUs (a CI run once found its gateway's NodePort without endpoints): reported, then waited for.
         const { notReady } = await release.servingPods();
         if (notReady.length > 0) say(`first release not Ready before reading through it: ${notReady.join(', ')}`);
-        await kubectl(
-          [
-            '-n',
-            NAMESPACE,
-            'wait',
-            '--for=condition=Ready',
-            'pod',
-            '-l',
-            'app.kubernetes.io/component in (gateway,users,orders)',
-            '--timeout=180s',
-          ],
-          { timeoutMs: 200_000 },
-        );
+        await release.waitUntilReady(['gateway', 'users', 'orders']);
         expect((await api(nodePortUrl, 'GET', `/v1/users/${user.body.id}`)).status).toBe(404);
         const queues = JSON.parse(
           await inFirstRelease(

@@ -1,5 +1,5 @@
 import type { ApiTarget } from '../../e2e/support/api-scenarios';
-import { helm, kubectlJson, PortForward } from './cluster';
+import { helm, kubectl, kubectlJson, PortForward } from './cluster';
 
 /** What the chart labels with app.kubernetes.io/instance, and so what `helm uninstall` must account for. */
 const RELEASE_KINDS =
@@ -50,6 +50,14 @@ export class Release {
           return `${pod.metadata.name} ${pod.status.phase} restarts=${restarts}`;
         }),
     };
+  }
+
+  /** Waits (up to 180 s) until every pod of these components in the release's namespace is Ready. */
+  async waitUntilReady(components: string[]): Promise<void> {
+    const selector = `app.kubernetes.io/component in (${components.join(',')})`;
+    await kubectl(['-n', this.namespace, 'wait', '--for=condition=Ready', 'pod', '-l', selector, '--timeout=180s'], {
+      timeoutMs: 200_000,
+    });
   }
 
   /** How the migration Jobs ran, as the release records it (they are deleted once they succeed). */

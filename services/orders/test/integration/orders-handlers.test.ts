@@ -1,6 +1,7 @@
 import { ordersCancel, ordersCreate, ordersGet, ordersListByUser, usersGet, type User } from '@warren/contracts';
 import { confinedSubjectOf, IDEMPOTENCY_KEY_HEADER, RpcClient, RpcError, RpcRemoteError, RpcServer } from '@warren/rpc';
 import { type Pool } from 'pg';
+import { statementsWaitingOnLocks } from '../../../../packages/service-kit/test/lock-waits';
 import { OrdersRepository } from '../../src/db/orders-repository';
 import { registerOrdersHandlers } from '../../src/handlers/orders-handlers';
 import { UsersDirectory } from '../../src/users-directory';
@@ -210,21 +211,11 @@ describe('orders handlers through a real RpcServer and RpcClient', () => {
       // statement_timeout: without the cancel it would wait until the lock is released, then cancel the order).
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM orders WHERE id = $1 FOR UPDATE', [order.id]);
-      const waitingOnLocks = async () =>
-        Number(
-          (
-            await holder.query(
-              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE orders SET status%'",
-            )
-          ).rows[0].count,
-        );
 
       await expect(caller.call(routes.cancel, { id: order.id }, { timeoutMs: 600 })).rejects.toMatchObject({
         code: 'deadline_exceeded',
       });
-      const startedAt = Date.now();
-      while ((await waitingOnLocks()) > 0 && Date.now() - startedAt < 3000) await sleep(50);
-      expect(await waitingOnLocks()).toBe(0);
+      expect(await statementsWaitingOnLocks(holder, 'UPDATE orders SET status')).toBe(0);
 
       await holder.query('ROLLBACK');
       await expect(caller.call(routes.get, { id: order.id })).resolves.toMatchObject({ status: 'confirmed' });

@@ -10,13 +10,12 @@ import {
 import { createMetricsRegistry, createPool, encodeCursor } from '@warren/service-kit';
 import { Client, type Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { statementsWaitingOnLocks } from '../../../../packages/service-kit/test/lock-waits';
 import { UsersRepository } from '../../src/db/users-repository';
 import { registerUsersHandlers } from '../../src/handlers/users-handlers';
 import { config, deleteRouteQueues, migrate, randomHex, silentLogger, uniqueEmail } from './support';
 
 jest.setTimeout(30_000);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /*
  * Another users worker (a developer's, or an end-to-end test's) may be consuming the real users.*
@@ -195,21 +194,11 @@ describe('users handlers over a real broker', () => {
       // Another transaction holds the user's row, so the worker's UPDATE waits on its lock.
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [user.id]);
-      const waitingOnLocks = async () =>
-        Number(
-          (
-            await holder.query(
-              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'users-test' AND wait_event_type = 'Lock'",
-            )
-          ).rows[0].count,
-        );
 
       const update = client.call(routes.update, { id: user.id, name: 'Changed' }, { timeoutMs: 600 });
       await expect(update).rejects.toBeInstanceOf(RpcTimeoutError);
       // statement_timeout is 5 s here: without the cancel at the deadline the UPDATE would wait that long.
-      const startedAt = Date.now();
-      while ((await waitingOnLocks()) > 0 && Date.now() - startedAt < 3000) await sleep(50);
-      expect(await waitingOnLocks()).toBe(0);
+      expect(await statementsWaitingOnLocks(holder, 'UPDATE users')).toBe(0);
 
       await holder.query('ROLLBACK');
       await expect(client.call(routes.get, { id: user.id })).resolves.toMatchObject({ name: 'Locked' });
