@@ -188,7 +188,7 @@ export class RpcClient {
    * known right now, or by `deadline` (epoch ms) for a route asked about for the first time.
    */
   consumerCount(routeName: string, deadline?: number): Promise<number | undefined> {
-    return this.consumerCounts.consumers(routeName, deadline);
+    return this.consumerCounts.consumers(routeName, deadline).catch(() => undefined);
   }
 
   /** Calls `route` and resolves with its typed reply, or rejects with an RpcError. */
@@ -303,7 +303,15 @@ export class RpcClient {
 
   /** Publishes once the route is known to have a consumer, or not known to have none; refuses it otherwise. */
   private async publishWhenServed(call: PendingCall, message: OutgoingMessage, deadline: number): Promise<void> {
-    const consumers = await this.consumerCounts.consumers(message.route, deadline);
+    let consumers: number | undefined;
+    try {
+      consumers = await this.consumerCounts.consumers(message.route, deadline);
+    } catch (notKnownInTime) {
+      // The deadline passed before the first count came: settled here rather than by the call's timer, which may
+      // fire a moment later than this one and would then find the call sent (a 504 for a call never made).
+      this.settle(message.correlationId, 'unavailable', notKnownInTime as RpcUnavailableError);
+      return;
+    }
     if (this.pending.get(message.correlationId) !== call) return; // settled meanwhile: timed out, aborted, closed
     if (consumers === 0) {
       this.settle(

@@ -1,4 +1,5 @@
 import { beforeDeadline } from './deadline';
+import { RpcUnavailableError } from './errors';
 
 /** Asks the broker how many consumers a route's queue has; undefined when it cannot be known right now. */
 export type ConsumerProbe = (routeName: string) => Promise<number | undefined>;
@@ -26,7 +27,11 @@ export class ConsumerCounts {
     private readonly ttlMs: number,
   ) {}
 
-  /** The route's consumer count, or undefined when it cannot be known right now (or by `deadline`, epoch ms). */
+  /**
+   * The route's consumer count, or undefined when it cannot be known right now. A route's first count is waited
+   * for no later than `deadline` (epoch ms): past it, rejects with RpcUnavailableError, so a caller can tell "not
+   * known by then" (nothing may be sent any more) from "the broker could not say" (the call may still go out).
+   */
   async consumers(routeName: string, deadline?: number): Promise<number | undefined> {
     let entry = this.entries.get(routeName);
     if (!entry) {
@@ -36,7 +41,11 @@ export class ConsumerCounts {
     if (entry.at === 0) {
       const first = this.refresh(routeName, entry);
       if (deadline === undefined) return first;
-      return beforeDeadline(first, deadline, () => new Error('deadline')).catch(() => undefined);
+      return beforeDeadline(
+        first,
+        deadline,
+        () => new RpcUnavailableError(`the consumers of ${routeName} were not known by the deadline`),
+      );
     }
     if (Date.now() - entry.at >= this.ttlMs) void this.refresh(routeName, entry);
     return entry.consumers;
