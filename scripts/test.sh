@@ -69,4 +69,12 @@ if [[ $engine == up ]] && { wants rpc-on-rabbitmq4 "$@" || wants faults-on-rabbi
   eval "$(scripts/rabbitmq4.sh env)"
 fi
 npx tsc -b
+# Dead-lettering and the delivery limit of the route queues are a broker policy (packages/rpc/src/queue-policy.ts),
+# which whoever runs a broker sets, as the chart does on its own: here on the brokers the tests share.
+if wants integration "$@" || wants e2e "$@" || wants faults "$@"; then
+  RABBITMQ_MANAGEMENT_URL=http://warren:warren@127.0.0.1:15672 node packages/rpc/dist/bin/apply-queue-policy.js
+fi
+if [[ -n ${WARREN_RABBITMQ4_MANAGEMENT_URL:-} ]]; then
+  RABBITMQ_MANAGEMENT_URL=$WARREN_RABBITMQ4_MANAGEMENT_URL node packages/rpc/dist/bin/apply-queue-policy.js
+fi
 npx jest "$@"

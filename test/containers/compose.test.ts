@@ -5,6 +5,7 @@
  * services scraped by the compose Prometheus, and a users container killed with SIGKILL mid-traffic, then `down -v`.
  * Grafana stays out (its compose profile): it is AGPL, and no source this project may use offers it.
  */
+import { routeQueueDeclaration, routeQueuePolicy } from '@warren/rpc';
 import { describeApiEndToEnd, type ApiTarget } from '../e2e/support/api-scenarios';
 import { traceOneOrder } from '../e2e/support/order-trace';
 import { poll } from '../e2e/support/poll';
@@ -19,6 +20,8 @@ jest.setTimeout(120_000);
 const UP_TIMEOUT_SECONDS = 240;
 /** The services built from this repository's Dockerfiles, with the port each serves /readyz and /metrics on. */
 const WARREN_SERVICES = { gateway: 8080, users: 9101, orders: 9102 } as const;
+/** Services that run once, before the others start, and exit. */
+const ONE_SHOT_SERVICES = ['rabbitmq-policy'];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (text: string) => process.stdout.write(`[containers] ${text}\n`);
@@ -79,6 +82,14 @@ if (problem !== undefined && !required) {
       say('grafana: left out of this run by its compose profile "grafana" (AGPL: no allowed source here)');
       for (const service of services) {
         const state = await stack.state(service);
+        if (ONE_SHOT_SERVICES.includes(service)) {
+          expect({ service, status: state.status, exitCode: state.exitCode }).toEqual({
+            service,
+            status: 'exited',
+            exitCode: 0,
+          });
+          continue;
+        }
         expect({ service, status: state.status }).toEqual({ service, status: 'running' });
         if (state.health !== undefined)
           expect({ service, health: state.health }).toEqual({ service, health: 'healthy' });
@@ -106,6 +117,22 @@ if (problem !== undefined && !required) {
         ]);
         const command = await stack.exec(service, ['cat', '/proc/1/cmdline']);
         expect(command.split('\0').filter(Boolean)).toEqual(['node', 'dist/main.js']);
+      }
+    });
+
+    it("gives the workers' route queues their dead-lettering and delivery limit from the broker policy", async () => {
+      const management = await stack.url('rabbitmq', 15672);
+      for (const queue of ['users.create', 'orders.create']) {
+        const response = await fetch(`${management}/api/queues/%2F/${queue}`, {
+          headers: { authorization: `Basic ${Buffer.from('warren:warren').toString('base64')}` },
+        });
+        expect(response.status).toBe(200);
+        const status = (await response.json()) as { arguments: object; effective_policy_definition?: object };
+        expect({ queue, arguments: status.arguments, policy: status.effective_policy_definition }).toEqual({
+          queue,
+          arguments: routeQueueDeclaration().queueArguments,
+          policy: routeQueuePolicy().definition,
+        });
       }
     });
 

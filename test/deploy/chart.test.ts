@@ -8,7 +8,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import * as contracts from '@warren/contracts';
-import { DEFAULT_DEAD_LETTER_EXCHANGE, deadLetterQueueOf, DIRECT_REPLY_QUEUE, queueNameOf } from '@warren/rpc';
+import {
+  DEFAULT_DEAD_LETTER_EXCHANGE,
+  deadLetterQueueOf,
+  DIRECT_REPLY_QUEUE,
+  queueNameOf,
+  routeQueuePolicy,
+} from '@warren/rpc';
 import { loadConfig as loadGatewayConfig } from '../../services/gateway/src/config';
 import { loadConfig as loadOrdersConfig } from '../../services/orders/src/config';
 import { loadConfig as loadUsersConfig } from '../../services/users/src/config';
@@ -526,6 +532,7 @@ describe('broker users (rabbitmq.auth.perServiceUsers)', () => {
     JSON.parse(envValue(broker().initContainers[0], 'BROKER_DEFINITIONS').value) as {
       vhost: string;
       users: { name: string; passwordVariable: string; permissions: Record<'configure' | 'write' | 'read', string> }[];
+      policies: unknown[];
     };
   const permissionsOf = (service: string) =>
     spec().users.find((user) => user.name === `warren-${service}`)!.permissions;
@@ -595,7 +602,23 @@ describe('broker users (rabbitmq.auth.perServiceUsers)', () => {
     expect(checksum(changed)).not.toBe(checksum(render('default', fixed)));
   });
 
-  it('with perServiceUsers false, connects every service as the one user and imports nothing', () => {
+  it('imports the route queue policy of @warren/rpc, and restarts the broker when its delivery limit changes', () => {
+    expect(spec().policies).toEqual([routeQueuePolicy()]);
+    const checksum = (objects: any[]) =>
+      named(objects, 'StatefulSet', `${RELEASE}-warren-rabbitmq`).spec.template.metadata.annotations['checksum/config'];
+    const fixed = ['--set', 'rabbitmq.auth.password=aaaaaaaaaaaaaaaaaaaa'];
+    const changed = render('default', [...fixed, '--set', 'rabbitmq.queuePolicy.deliveryLimit=9']);
+    const changedSpec = JSON.parse(
+      envValue(
+        named(changed, 'StatefulSet', `${RELEASE}-warren-rabbitmq`).spec.template.spec.initContainers[0],
+        'BROKER_DEFINITIONS',
+      ).value,
+    ) as { policies: unknown[] };
+    expect(changedSpec.policies).toEqual([routeQueuePolicy({ deliveryLimit: 9 })]);
+    expect(checksum(changed)).not.toBe(checksum(render('default', fixed)));
+  });
+
+  it('with perServiceUsers false, connects every service as the one user and imports only its administrator', () => {
     const shared = render('default', ['--set', 'rabbitmq.auth.perServiceUsers=false']);
     for (const service of services) {
       const env = named(shared, 'Deployment', `${RELEASE}-warren-${service}`).spec.template.spec.containers[0];
@@ -603,10 +626,16 @@ describe('broker users (rabbitmq.auth.perServiceUsers)', () => {
       expect(envValue(env, 'AMQP_PASSWORD').valueFrom.secretKeyRef.key).toBe('rabbitmq-password');
     }
     const sts = named(shared, 'StatefulSet', `${RELEASE}-warren-rabbitmq`).spec.template.spec;
-    expect(sts.initContainers).toBeUndefined();
-    expect(named(shared, 'ConfigMap', `${RELEASE}-warren-rabbitmq`).data['rabbitmq.conf']).not.toContain(
-      'load_definitions',
-    );
+    const sharedSpec = JSON.parse(envValue(sts.initContainers[0], 'BROKER_DEFINITIONS').value) as {
+      users: { name: string }[];
+      policies: unknown[];
+    };
+    expect(sharedSpec.users.map((user) => user.name)).toEqual(['warren']);
+    expect(sharedSpec.policies).toEqual([routeQueuePolicy()]);
+    expect(sts.initContainers[0].env.map((variable: { name: string }) => variable.name)).toEqual([
+      'BROKER_DEFINITIONS',
+      'RABBITMQ_ADMIN_PASSWORD',
+    ]);
     expect(Object.keys(ofKind(shared, 'Secret')[0].data)).not.toContain('rabbitmq-password-gateway');
   });
 

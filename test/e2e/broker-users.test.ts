@@ -4,10 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPOSITORY_ROOT, type ServiceName } from '@warren/launcher';
+import { ROUTE_QUEUE_POLICY_NAME, routeQueuePolicy, type RouteQueuePolicy } from '@warren/rpc';
 import { connect, type Channel } from 'amqplib';
 import { parseAllDocuments } from 'yaml';
 import { LOCAL_ADMIN, RABBITMQ_MANAGEMENT_URL } from './support/e2e-secrets';
 import { api } from './support/http';
+import { poll } from './support/poll';
 import { startRunningSuite } from './support/running-suite';
 
 // The chart's broker users (rabbitmq.auth.perServiceUsers) on the real broker: the definitions the in-chart
@@ -110,6 +112,22 @@ describe("the chart's per-service broker users, on the real broker", () => {
     ]);
     const text = JSON.stringify(definitions);
     for (const password of Object.values(passwords)) expect(text).not.toContain(password);
+  });
+
+  it("sets the route queue policy on the vhost, which the workers' route queues then carry", async () => {
+    const { vhost: _vhost, ...imported } = (await (
+      await management('GET', `/api/policies/${encodeURIComponent(vhost)}/${ROUTE_QUEUE_POLICY_NAME}`)
+    ).json()) as RouteQueuePolicy & { vhost: string };
+    expect(imported).toEqual(routeQueuePolicy());
+    // Declared by the users worker as its own user, with only its type as an argument; the policy gives the rest.
+    const queue = await poll('users.create under the policy', 15_000, async () => {
+      const response = await management('GET', `/api/queues/${encodeURIComponent(vhost)}/users.create`);
+      const listed = (await response.json()) as { arguments: object; policy?: string };
+      return listed.policy === undefined ? undefined : listed;
+    });
+    expect(queue).toEqual(
+      expect.objectContaining({ arguments: { 'x-queue-type': 'quorum' }, policy: ROUTE_QUEUE_POLICY_NAME }),
+    );
   });
 
   it('serves the API with each service connected as its own user: a user, an order placed through users.get', async () => {

@@ -147,17 +147,22 @@ labels:
 {{- end }}
 
 {{/* What the in-chart RabbitMQ's definitions hold (files/rabbitmq/definitions.mjs turns it into them), as JSON: its
-     vhost, the administrator (all permissions) and each service's user with its <service>.brokerPermissions; each
-     password in the variable passwordVariable names (the init container's env). */}}
+     vhost, the administrator (all permissions), with rabbitmq.auth.perServiceUsers each service's user with its
+     <service>.brokerPermissions (each password in the variable passwordVariable names, the init container's env),
+     and the route queue policy: routeQueuePolicy() of packages/rpc/src/queue-policy.ts, which test/deploy holds
+     this to. */}}
 {{- define "warren.rabbitmq.definitionsSpec" -}}
 {{- $auth := .Values.rabbitmq.auth }}
 {{- $all := dict "configure" ".*" "write" ".*" "read" ".*" }}
 {{- $users := list (dict "name" $auth.username "passwordVariable" "RABBITMQ_ADMIN_PASSWORD" "tags" (list "administrator") "permissions" $all) }}
+{{- if $auth.perServiceUsers }}
 {{- range $component := splitList " " (include "warren.clientsOf" (dict "root" $ "service" "rabbitmq")) }}
 {{- $ctx := dict "root" $ "component" $component }}
 {{- $users = append $users (dict "name" (include "warren.rabbitmq.username" $ctx) "passwordVariable" (include "warren.rabbitmq.passwordVariable" $ctx) "permissions" (index $.Values $component).brokerPermissions) }}
 {{- end }}
-{{- dict "vhost" .Values.rabbitmq.vhost "users" $users | toJson }}
+{{- end }}
+{{- $policy := dict "name" "warren-route-queues" "pattern" "^(?!amq\\.)(?!.*\\.dead-letter$)" "apply-to" "queues" "priority" 0 "definition" (dict "delivery-limit" (int .Values.rabbitmq.queuePolicy.deliveryLimit) "dead-letter-exchange" "warren.dead-letter") }}
+{{- dict "vhost" .Values.rabbitmq.vhost "users" $users "policies" (list $policy) | toJson }}
 {{- end }}
 
 {{/* The init container's variable holding a service user's password: (dict "root" $ "component" "users"). */}}

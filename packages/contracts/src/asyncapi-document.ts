@@ -12,6 +12,8 @@ import {
   queueNameOf,
   RETRIABLE_CODES,
   routeQueueDeclaration,
+  routeQueuePolicy,
+  ROUTE_QUEUE_POLICY_NAME,
   RPC_ERROR_CODES,
   type RouteDefinition,
 } from '@warren/rpc';
@@ -166,6 +168,7 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
   const replyMessages: Record<string, unknown> = {};
   const { queueArguments, deadLetterExchange } = routeQueueDeclaration();
+  const policy = routeQueuePolicy();
 
   for (const [service, module] of Object.entries(RESPONDERS)) {
     for (const [key, route] of routesOf(module)) {
@@ -196,8 +199,10 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
         title: `${route.name} queue`,
         description:
           `The requests of ${route.name}, which the ${service} worker consumes (manual acks, a prefetch per worker). ` +
-          `Declared durable with arguments ${JSON.stringify(queueArguments)}; rejected messages go through ` +
-          `\`${deadLetterExchange}\` (routing key \`${queue}\`) to \`${deadLetterQueueOf(queue)}\`. Published on ` +
+          `Declared durable with arguments ${JSON.stringify(queueArguments)}, and nothing else: the broker policy ` +
+          `\`${policy.name}\` (pattern \`${policy.pattern}\`) sets ${JSON.stringify(policy.definition)}, so ` +
+          `rejected messages go through \`${deadLetterExchange}\` (routing key \`${queue}\`) to ` +
+          `\`${deadLetterQueueOf(queue)}\`. Published on ` +
           'the default exchange with the queue name as routing key.',
         messages: { [requestName]: { $ref: `#/components/messages/${requestName}` } },
         bindings: {
@@ -255,7 +260,8 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
         'it: a request is a JSON body on a route queue with `correlation_id`, `reply_to` and `expiration` (the ' +
         "caller's timeout in ms, so the broker drops it once nobody waits) set; the reply is an envelope, " +
         `\`{"ok": true, "result": ...}\` or \`{"ok": false, "error": {"code", "message", "details", "retriable"}}\`. ` +
-        `Quorum queues dead-letter a message after ${DEFAULT_DELIVERY_LIMIT} deliveries.`,
+        `Quorum queues dead-letter a message after ${DEFAULT_DELIVERY_LIMIT} deliveries (the broker policy ` +
+        `\`${ROUTE_QUEUE_POLICY_NAME}\`, which whoever runs the broker sets; the queues carry only their type).`,
     },
     defaultContentType: 'application/json',
     servers: {

@@ -63,12 +63,22 @@ export {
 export { silentLogger, type RpcLogger } from './logger';
 export {
   DEFAULT_DEAD_LETTER_EXCHANGE,
-  DEFAULT_DELIVERY_LIMIT,
+  LEGACY_QUEUE_ARGUMENTS,
   deadLetterQueueOf,
   queueNameOf,
   routeQueueDeclaration,
   type QueueSettings,
 } from './queues';
+export {
+  BrokerPolicyError,
+  DEFAULT_DELIVERY_LIMIT,
+  ROUTE_QUEUE_POLICY_NAME,
+  applyRouteQueuePolicy,
+  routeQueuePolicy,
+  type ManagementApiTarget,
+  type RouteQueuePolicy,
+  type RouteQueuePolicySettings,
+} from './queue-policy';
 export {
   DurationRecorder,
   rpcMetrics,

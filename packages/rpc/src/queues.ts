@@ -2,16 +2,22 @@
 export interface QueueSettings {
   /** `quorum` (replicated, the default) or `classic`. */
   queueType?: 'quorum' | 'classic';
-  /** Exchange that receives rejected messages (default `warren.dead-letter`). */
+  /**
+   * Exchange the server declares and binds each route's dead-letter queue to (default `warren.dead-letter`). The
+   * queues reach it through the route queue policy (queue-policy.ts), which must name the same exchange.
+   */
   deadLetterExchange?: string;
-  /** Deliveries of one message before a quorum queue dead-letters it (default 5): a poison message that kills workers. */
-  deliveryLimit?: number;
   /** Put before every route's queue name (default none): tests give each run queues of its own. */
   queuePrefix?: string;
 }
 
 export const DEFAULT_DEAD_LETTER_EXCHANGE = 'warren.dead-letter';
-export const DEFAULT_DELIVERY_LIMIT = 5;
+
+/**
+ * Arguments Warren's route queues were declared with before those settings moved to the route queue policy. A
+ * queue that still has them is kept as it is (RpcServer): a declaration without them would fail 406.
+ */
+export const LEGACY_QUEUE_ARGUMENTS = ['x-dead-letter-exchange', 'x-delivery-limit'] as const;
 
 /** The queue a route's requests wait in: its name, after the prefix. */
 export function queueNameOf(routeName: string, settings: Pick<QueueSettings, 'queuePrefix'> = {}): string {
@@ -23,18 +29,20 @@ export function deadLetterQueueOf(queueName: string): string {
   return `${queueName}.dead-letter`;
 }
 
-/** How RpcServer declares a route's queue and its dead-letter queue: one source for the server and its benchmarks. */
+/**
+ * How RpcServer declares a route's queue and its dead-letter queue: one source for the server and its benchmarks.
+ * The queue type is the only argument, since no policy can change it; dead-lettering and the delivery limit come
+ * from the route queue policy.
+ */
 export function routeQueueDeclaration(settings: QueueSettings = {}): {
   deadLetterExchange: string;
   queueArguments: Record<string, unknown>;
   deadLetterQueueArguments: Record<string, unknown>;
 } {
-  const queueType = settings.queueType ?? 'quorum';
-  const deadLetterExchange = settings.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE;
-  const queueArguments: Record<string, unknown> = {
-    'x-queue-type': queueType,
-    'x-dead-letter-exchange': deadLetterExchange,
+  const queueArguments = { 'x-queue-type': settings.queueType ?? 'quorum' };
+  return {
+    deadLetterExchange: settings.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE,
+    queueArguments,
+    deadLetterQueueArguments: { ...queueArguments },
   };
-  if (queueType === 'quorum') queueArguments['x-delivery-limit'] = settings.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
-  return { deadLetterExchange, queueArguments, deadLetterQueueArguments: { 'x-queue-type': queueType } };
 }

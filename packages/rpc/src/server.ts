@@ -15,8 +15,15 @@ import { RpcError } from './errors';
 import { silentLogger, type RpcLogger } from './logger';
 import { rpcMetrics, type RpcMetrics } from './metrics';
 import { probeQueue } from './queue-probe';
-import { deadLetterQueueOf, queueNameOf, routeQueueDeclaration, type QueueSettings } from './queues';
+import {
+  LEGACY_QUEUE_ARGUMENTS,
+  deadLetterQueueOf,
+  queueNameOf,
+  routeQueueDeclaration,
+  type QueueSettings,
+} from './queues';
 import { reconnectDelayMs } from './reconnect';
+import { declareRouteQueue } from './route-queue';
 import type { RouteDefinition, RouteParsedRequest, RouteReplyInput } from './route';
 import { context, endSpan, startServerSpan } from './tracing';
 import { WriteGate } from './write-gate';
@@ -232,18 +239,31 @@ export class RpcServer {
       await channel.prefetch(binding.concurrency);
       this.writeGates.set(channel, new WriteGate(channel));
       binding.channel = channel;
-      await this.consumeRoute(binding, channel);
+      await this.consumeRoute(binding, channel, model);
     }
   }
 
-  /** Declares a route's queue and dead-letter queue on its channel and consumes the queue (not while draining). */
-  private async consumeRoute(binding: Binding, channel: Channel): Promise<void> {
+  /**
+   * Declares a route's dead-letter queue on its channel and the route's queue (see declareRouteQueue), then consumes
+   * the queue (not while draining).
+   */
+  private async consumeRoute(
+    binding: Binding,
+    channel: Channel,
+    connection: Pick<ChannelModel, 'createChannel'>,
+  ): Promise<void> {
     const { deadLetterExchange, queueArguments, deadLetterQueueArguments } = routeQueueDeclaration(this.options);
     const queue = queueNameOf(binding.route.name, this.options);
     await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
     await channel.assertQueue(deadLetterQueueOf(queue), { durable: true, arguments: deadLetterQueueArguments });
     await channel.bindQueue(deadLetterQueueOf(queue), deadLetterExchange, queue);
-    await channel.assertQueue(queue, { durable: true, arguments: queueArguments });
+    if ((await declareRouteQueue(connection, queue, queueArguments)) === 'legacy') {
+      this.logger.warn(
+        { route: binding.route.name, queue, arguments: LEGACY_QUEUE_ARGUMENTS },
+        'rpc route queue keeps the dead-letter arguments of an earlier version: the route queue policy applies to ' +
+          'it only in part until it is deleted while idle and declared again',
+      );
+    }
     if (this.draining) return;
     const { consumerTag } = await channel.consume(queue, (message) => void this.onMessage(binding, channel, message));
     binding.consumerTag = consumerTag;
@@ -262,9 +282,10 @@ export class RpcServer {
     for (let attempt = 1; ; attempt++) {
       const delayMs = reconnectDelayMs(attempt, false, schedule);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      if (this.draining || binding.channel !== channel || binding.consumerTag) return;
+      const connection = this.connection;
+      if (this.draining || !connection || binding.channel !== channel || binding.consumerTag) return;
       try {
-        await this.consumeRoute(binding, channel);
+        await this.consumeRoute(binding, channel, connection);
         this.logger.info({ route: binding.route.name, attempt }, 'rpc consumer restored');
         return;
       } catch (error) {

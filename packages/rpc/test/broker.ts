@@ -3,14 +3,15 @@ import { connect, type Channel, type ChannelModel } from 'amqplib';
 
 // Local defaults match scripts/services.sh; CI may point elsewhere.
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://warren:warren@127.0.0.1:5672';
-const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://warren:warren@127.0.0.1:15672';
+export const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://warren:warren@127.0.0.1:15672';
 
 /** A name no other test uses, valid as a route segment. */
 export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
 }
 
-async function management(path: string, init: RequestInit = {}): Promise<Response> {
+/** A request to the broker's management API (`path` after `/api`), signed with the URL's credentials. */
+export async function management(path: string, init: RequestInit = {}): Promise<Response> {
   const base = new URL(MANAGEMENT_URL);
   const authorization = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
   base.username = '';

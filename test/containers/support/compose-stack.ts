@@ -30,6 +30,8 @@ export interface ContainerState {
   image: string;
   pid: number;
   status: string;
+  /** The exit code of a container that has exited (0 while it runs). */
+  exitCode: number;
   health: string | undefined;
   restartCount: number;
   user: string;
@@ -103,6 +105,7 @@ export class ComposeStack {
       image: container.Config.Image,
       pid: container.State.Pid,
       status: container.State.Status,
+      exitCode: container.State.ExitCode,
       health: container.State.Health?.Status,
       restartCount: container.RestartCount,
       user: container.Config.User,

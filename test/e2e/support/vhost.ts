@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { applyRouteQueuePolicy } from '@warren/rpc';
 import { e2eCredentials } from './e2e-secrets';
 
 const MANAGEMENT_URL = 'http://127.0.0.1:15672';
@@ -34,6 +35,9 @@ export class PrivateVhost {
         read: '.*',
       });
     }
+    // As scripts/test.sh and the chart do for theirs: dead-lettering and the delivery limit of its route queues.
+    const management = Object.assign(new URL(MANAGEMENT_URL), { username: USER, password: PASSWORD });
+    await applyRouteQueuePolicy({ url: management.href, vhost: this.name });
   }
 
   /**

@@ -14,6 +14,7 @@ import {
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { applyRouteQueuePolicy } from '@warren/rpc';
 import { connect as amqpConnect } from 'amqplib';
 import { freePort, PrivateRedis } from '../../e2e/support/network';
 
@@ -58,6 +59,10 @@ const PRIVATE_NODE_SETTINGS = [
   'collect_statistics_interval = 1000',
   '',
 ];
+/** The management API of a fault-test broker, signed as the `warren` administrator (the route queue policy). */
+function managementUrlOf(port: number): string {
+  return `http://${AMQP_USER}:${AMQP_PASSWORD}@127.0.0.1:${port}`;
+}
 // No scheduler busy-waiting (RabbitMQ's advice for shared hosts): the node shares two cores with the services under
 // test, and spinning schedulers would take CPU from them exactly while a fault is measured.
 const NO_BUSY_WAIT = '+sbwt none +sbwtdcpu none +sbwtdio none';
@@ -173,6 +178,7 @@ export class PrivateRabbitMQ {
       });
       await this.ctl(['set_user_tags', AMQP_USER, 'administrator']);
       await this.ctl(['set_permissions', '-p', '/', AMQP_USER, '.*', '.*', '.*']);
+      await applyRouteQueuePolicy({ url: managementUrlOf(this.managementPort) });
       this.initialized = true;
     }
   }
@@ -236,6 +242,8 @@ export const NORMAL_WATERMARK = 0.4;
 export class ContainerRabbitMQ {
   readonly nodeName: string;
   private created = false;
+  /** The route queue policy is set once, on the first start: the node keeps it across restarts. */
+  private policySet = false;
 
   private constructor(
     private readonly image: string,
@@ -290,6 +298,10 @@ export class ContainerRabbitMQ {
     await this.docker(['start', this.nodeName]);
     // The port is published before the node listens: a refused login or a reset connection is "not yet".
     await waitFor(`rabbitmq container ${this.nodeName}`, timeoutMs, () => answersAmqp(this.amqpUrl), 50);
+    if (!this.policySet) {
+      await applyRouteQueuePolicy({ url: managementUrlOf(this.managementPort) });
+      this.policySet = true;
+    }
   }
 
   /** `docker stop`: SIGTERM, which RabbitMQ answers with a clean shutdown, SIGKILL after `timeoutMs`. */
@@ -301,6 +313,7 @@ export class ContainerRabbitMQ {
   async destroy(): Promise<void> {
     if (this.created) await this.docker(['rm', '--force', '--volumes', this.nodeName]).catch(() => undefined);
     this.created = false;
+    this.policySet = false;
   }
 
   queueStats(queue: string): Promise<QueueStats | null> {

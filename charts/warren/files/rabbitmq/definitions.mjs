@@ -1,9 +1,10 @@
-// Writes the in-chart RabbitMQ's definitions (its vhost, its users, their permissions), which the broker imports at
-// every boot (load_definitions). Run by the RabbitMQ pod's init container, because the definitions must hold password
+// Writes the in-chart RabbitMQ's definitions (its vhost, its users, their permissions, its policies), which the
+// broker imports at every boot (load_definitions). Run by the RabbitMQ pod's init container, because the definitions must hold password
 // hashes, not passwords, and a template cannot compute them.
 //
-//   BROKER_DEFINITIONS: {"vhost": "/", "users": [{"name", "passwordVariable", "tags", "permissions"}]}
+//   BROKER_DEFINITIONS: {"vhost": "/", "users": [{"name", "passwordVariable", "tags", "permissions"}], "policies": [...]}
 //     permissions: {"configure", "write", "read"}, regular expressions over resource names (RabbitMQ access control)
+//     policies: {"name", "pattern", "apply-to", "priority", "definition"}, set on the vhost
 //   each user's password: in the variable its passwordVariable names (from the credentials Secret)
 //
 // Usage: node definitions.mjs <output file>
@@ -35,7 +36,8 @@ export function brokerDefinitions(spec, environment) {
     };
   });
   const permissions = spec.users.map((user) => ({ user: user.name, vhost: spec.vhost, ...user.permissions }));
-  return { users, vhosts: [{ name: spec.vhost }], permissions };
+  const policies = (spec.policies ?? []).map((policy) => ({ vhost: spec.vhost, ...policy }));
+  return { users, vhosts: [{ name: spec.vhost }], permissions, policies };
 }
 
 const [output] = process.argv.slice(2);

@@ -9,7 +9,7 @@ import { routeQueueDeclaration } from '@warren/rpc';
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
-/** The arguments RpcServer gives a route queue with its default options (quorum, dead-letter exchange, limit). */
+/** The arguments RpcServer gives a route queue with its default options (its type; the rest is the broker policy). */
 export function rpcServerQueueArguments(): Record<string, unknown> {
   return routeQueueDeclaration().queueArguments;
 }
