@@ -3,8 +3,10 @@ import type { RouteQueuePolicySettings } from '../queue-policy';
 
 export const USAGE = `Sets the route queue policy (delivery limit, dead-letter exchange) on a RabbitMQ vhost, creating or replacing it.
 
-  RABBITMQ_MANAGEMENT_URL=http://user:password@host:15672 \\
-    node packages/rpc/dist/bin/apply-queue-policy.js [options]
+  node packages/rpc/dist/bin/apply-queue-policy.js [options]
+
+  RABBITMQ_MANAGEMENT_URL  the management API's URL (port 15672), with the user and password of a policymaker or
+                           administrator in it
 
   --vhost <name>                 default /
   --delivery-limit <n>           default 5
