@@ -170,7 +170,8 @@ service_image() {
 }
 
 # ---------- which images ----------
-compose_images() { sed -n 's/^    image: \([^ #]*\).*/\1/p' docker-compose.yml; }
+# Each once, in the file's order (a one-shot service runs a service's image too).
+compose_images() { sed -n 's/^    image: \([^ #]*\).*/\1/p' docker-compose.yml | awk '!seen[$0]++'; }
 dockerfile_bases() { sed -n 's/^FROM \([^ ]*\).*/\1/p' services/*/Dockerfile | sort -u; }
 
 started=$SECONDS
@@ -182,6 +183,13 @@ if [[ ${1:-all} == all ]]; then
     service_image "${service%%:*}" "$image" "$sources"
   done
 fi
+# A rebuilt image leaves the one it replaced untagged (dangling): removed, so a machine that builds often does not
+# fill its disk. Only images these builds labelled; a failure is reported and changes nothing else.
+for label in "$BUILD_LABEL" "$STANDIN_LABEL"; do
+  pruned=$(docker image prune --force --filter "label=$label" 2>&1) || log "could not prune replaced images: $pruned"
+  reclaimed=$(sed -n 's/^Total reclaimed space: //p' <<<"$pruned")
+  [[ -z $reclaimed || $reclaimed == 0B ]] || log "pruned replaced images ($label): $reclaimed"
+done
 {
   printf '%-48s %10s %8s  %s\n' image size time ''
   for row in "${SUMMARY[@]}"; do IFS='|' read -r image size time how <<<"$row"; printf '%-48s %10s %8s  %s\n' "$image" "$size" "$time" "$how"; done
